@@ -121,16 +121,14 @@ export class Subscriptions extends Effect.Service<Subscriptions>()(
             const startsAt = end !== undefined && end > at ? end : at
             const endsAt = new Date(startsAt.getTime() + Duration.toMillis(duration))
             yield* Database.query((db) =>
-              db
-                .insert(subscriptions)
-                .values({
-                  userId,
-                  plan,
-                  startsAt,
-                  endsAt,
-                  status: "active",
-                  paymentId: paymentId ?? null,
-                }),
+              db.insert(subscriptions).values({
+                userId,
+                plan,
+                startsAt,
+                endsAt,
+                status: "active",
+                paymentId: paymentId ?? null,
+              }),
             )
             return endsAt
           }),
