@@ -11,6 +11,7 @@ import { Config, Deferred, Duration, Effect, Option, Redacted, type Scope } from
 import { type ComponentName, workerEntry } from "./Components.ts"
 import * as HealthServer from "./HealthServer.ts"
 import { LoggingConfig } from "./Logging.ts"
+import { ClockOffsetConfig } from "./OffsetClock.ts"
 import { RunnerConfig } from "./RunnerConfig.ts"
 import * as Supervisor from "./Supervisor.ts"
 import { HEARTBEAT_INTERVAL } from "./WorkerHost.ts"
@@ -34,9 +35,12 @@ export interface RunResult {
  * starts: a bad value stops start-up with a message that names the variable.
  */
 export const validateConfig = (only: ReadonlyArray<ComponentName>) =>
-  Config.all([RunnerConfig, LoggingConfig, ...only.map((name) => ComponentConfigs[name])]).pipe(
-    Effect.map(([runner]) => runner),
-  )
+  Config.all([
+    RunnerConfig,
+    LoggingConfig,
+    ClockOffsetConfig,
+    ...only.map((name) => ComponentConfigs[name]),
+  ]).pipe(Effect.map(([runner]) => runner))
 
 export const run = (options: RunOptions): Effect.Effect<RunResult, unknown, Scope.Scope> =>
   Effect.gen(function* () {

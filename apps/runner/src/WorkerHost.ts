@@ -19,6 +19,7 @@ import {
 } from "effect"
 import { formatConfigError, isConfigError } from "./ConfigErrors.ts"
 import { LoggingConfig, loggerLayer } from "./Logging.ts"
+import { clockLayer } from "./OffsetClock.ts"
 import {
   decodeToWorker,
   encodeToRunner,
@@ -102,7 +103,7 @@ export const runWorker = <E>(component: string, layer: Layer.Layer<never, E, Dat
   }).pipe(Effect.scoped, Effect.annotateLogs("component", component))
 
   const program = Effect.flatMap(LoggingConfig, (logging) =>
-    main.pipe(Effect.provide(loggerLayer(logging))),
+    main.pipe(Effect.provide(Layer.merge(loggerLayer(logging), clockLayer))),
   )
 
   const fiber = Effect.runFork(program)
