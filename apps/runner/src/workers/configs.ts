@@ -2,7 +2,10 @@
  * The configuration each component reads in its worker, validated by the runner before any
  * worker starts (so that a bad value stops start-up with one line naming the variable).
  */
+import { PaymentsConfig } from "@flatwatch/subscriptions/Payments"
+import { PlansConfig } from "@flatwatch/subscriptions/Plans"
 import { SubscriptionsConfig } from "@flatwatch/subscriptions/Subscriptions"
+import { SubscriptionsComponentConfig } from "@flatwatch/subscriptions/SubscriptionsComponent"
 import { TelegramConfig } from "@flatwatch/telegram/TelegramConfig"
 import { Config } from "effect"
 import type { ComponentName } from "../Components.ts"
@@ -13,7 +16,7 @@ const databasePool = Config.all([
 ])
 
 export const ComponentConfigs: Record<ComponentName, Config.Config<unknown>> = {
-  bot: Config.all([TelegramConfig, databasePool]),
+  bot: Config.all([TelegramConfig, SubscriptionsConfig, PlansConfig, PaymentsConfig, databasePool]),
   parser: Config.all([TelegramConfig, databasePool]),
-  subscriptions: Config.all([TelegramConfig, SubscriptionsConfig, databasePool]),
+  subscriptions: Config.all([TelegramConfig, SubscriptionsComponentConfig, databasePool]),
 }
