@@ -3,10 +3,10 @@
  * prints what each prints. Benchmarks print figures; they assert nothing. Without
  * TEST_DATABASE_URL an embedded PostgreSQL is started for the run.
  */
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
-import { cpus, tmpdir, totalmem } from "node:os"
+import { readdirSync, rmSync } from "node:fs"
+import { cpus, totalmem } from "node:os"
 import { join } from "node:path"
-import { start } from "@flatwatch/db/EmbeddedPostgres"
+import { makeTempDir, start } from "@flatwatch/db/EmbeddedPostgres"
 import { Effect, Exit, Logger, LogLevel, Redacted, Scope } from "effect"
 
 const only = process.argv.slice(2)
@@ -19,8 +19,7 @@ const scope = Effect.runSync(Scope.make())
 let tempDir: string | undefined
 const env: Record<string, string | undefined> = { ...process.env }
 if (!env.TEST_DATABASE_URL) {
-  tempDir = mkdtempSync(join(tmpdir(), "flatwatch-bench-pg-"))
-  chmodSync(tempDir, 0o755)
+  tempDir = makeTempDir("flatwatch-bench-pg-")
   const pg = await Effect.runPromise(
     start({ dataDir: join(tempDir, "data"), database: "postgres" }).pipe(
       Scope.extend(scope),

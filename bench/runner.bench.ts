@@ -3,9 +3,9 @@
  * Targets (issue 2): ready < 3 s with external PostgreSQL, < 5 s with a warm embedded one; idle
  * exit < 2 s; idle memory < 300 MB in all.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"
+import { makeTempDir } from "@flatwatch/db/EmbeddedPostgres"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
 import { FakeBotApi } from "@flatwatch/telegram/FakeBotApi"
 import { Effect, Exit, Redacted, Scope } from "effect"
@@ -15,8 +15,7 @@ const TOKEN = "515151:bench-token"
 const fake = await FakeBotApi.start({ tokens: [TOKEN] })
 const scope = Effect.runSync(Scope.make())
 const db = await Effect.runPromise(Scope.extend(TestDatabase.make, scope))
-const temp = mkdtempSync(join(tmpdir(), "flatwatch-bench-runner-"))
-chmodSync(temp, 0o755)
+const temp = makeTempDir("flatwatch-bench-runner-")
 
 const rssOf = (pid: number) => {
   const line = readFileSync(`/proc/${pid}/status`, "utf8")

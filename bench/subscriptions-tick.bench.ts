@@ -7,11 +7,10 @@
  * Run: `bun bench/subscriptions-tick.bench.ts` (uses TEST_DATABASE_URL, else starts an embedded
  * PostgreSQL in a temporary directory and removes it afterwards).
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { rmSync } from "node:fs"
 import { join } from "node:path"
 import { Database } from "@flatwatch/db/Database"
-import { start } from "@flatwatch/db/EmbeddedPostgres"
+import { makeTempDir, start } from "@flatwatch/db/EmbeddedPostgres"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
 import {
   EXPIRE_SQL,
@@ -27,7 +26,7 @@ const iso = (ms: number) => new Date(ms).toISOString()
 
 const serverUrl = Effect.gen(function* () {
   if (process.env.TEST_DATABASE_URL) return
-  const dir = mkdtempSync(join(tmpdir(), "flatwatch-bench-pg-"))
+  const dir = makeTempDir("flatwatch-bench-pg-")
   yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
   const pg = yield* start({ dataDir: join(dir, "data"), database: "postgres" })
   process.env.TEST_DATABASE_URL = Redacted.value(pg.adminUrl)

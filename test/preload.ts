@@ -4,10 +4,9 @@
  * after the last test. Each test file then creates its own database on it (TestDatabase).
  */
 import { afterAll, setDefaultTimeout } from "bun:test"
-import { chmodSync, mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { rmSync } from "node:fs"
 import { join } from "node:path"
-import { start } from "@flatwatch/db/EmbeddedPostgres"
+import { makeTempDir, start } from "@flatwatch/db/EmbeddedPostgres"
 import { Effect, Exit, Logger, LogLevel, Redacted, Scope } from "effect"
 
 // Creating and dropping a database per file, under a loaded 2-core machine, can outlast bun's
@@ -15,8 +14,7 @@ import { Effect, Exit, Logger, LogLevel, Redacted, Scope } from "effect"
 setDefaultTimeout(30_000)
 
 if (!process.env.TEST_DATABASE_URL) {
-  const dir = mkdtempSync(join(tmpdir(), "flatwatch-test-pg-"))
-  chmodSync(dir, 0o755) // the unprivileged PostgreSQL user must reach the data directory
+  const dir = makeTempDir("flatwatch-test-pg-")
   const scope = Effect.runSync(Scope.make())
   const pg = await Effect.runPromise(
     start({ dataDir: join(dir, "data"), database: "postgres" }).pipe(

@@ -3,9 +3,9 @@
  * test PostgreSQL and the fake Bot API over real HTTP.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { existsSync, readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"
+import { makeTempDir } from "@flatwatch/db/EmbeddedPostgres"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
 import { FakeBotApi } from "@flatwatch/telegram/FakeBotApi"
 import { Effect, Exit, Redacted, Scope } from "effect"
@@ -216,8 +216,7 @@ describe("bad start-up", () => {
 
 describe("embedded PostgreSQL default", () => {
   test("without DATABASE_URL the runner starts its own PostgreSQL and stops it after the workers", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "flatwatch-runner-embedded-"))
-    chmodSync(dir, 0o755)
+    const dir = makeTempDir("flatwatch-runner-embedded-")
     try {
       const dataDir = join(dir, "postgres")
       const runner = startRunner({
