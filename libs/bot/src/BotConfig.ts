@@ -1,5 +1,5 @@
 import { TelegramConfig } from "@flatwatch/telegram/TelegramConfig"
-import { Config, ConfigError, Effect, Either, Option, Redacted } from "effect"
+import { Config, ConfigError, Either, Option, Redacted } from "effect"
 import { isMarketId, type Market, markets } from "./Markets.ts"
 
 /** How updates reach the bot: long polling (default) or a webhook served by `Bun.serve`. */
@@ -55,14 +55,6 @@ const webhookPort = Config.integer("WEBHOOK_PORT").pipe(
 
 const webhookHost = Config.string("WEBHOOK_HOST").pipe(Config.withDefault("0.0.0.0"))
 
-/** The webhook settings; only read (and so only required) when `BOT_MODE=webhook`. */
-export const webhookConfig: Config.Config<WebhookConfig> = Config.all({
-  url: webhookUrl,
-  secret: webhookSecret,
-  host: webhookHost,
-  port: webhookPort,
-})
-
 /** `MAX_FILTERS_PER_USER`: how many searches one user may keep (default 5). */
 export const maxFiltersPerUser: Config.Config<number> = Config.integer("MAX_FILTERS_PER_USER").pipe(
   Config.validate({ message: "must be between 1 and 50", validation: (n) => n >= 1 && n <= 50 }),
@@ -103,19 +95,41 @@ export interface BotSettings {
   readonly markets: ReadonlyArray<Market>
 }
 
+const requiredForWebhook = (name: string) =>
+  Either.left(ConfigError.MissingData([name], `${name} is required with BOT_MODE=webhook`))
+
 /**
- * Everything the bot component reads from its environment. The webhook variables are read (and
- * required) only with `BOT_MODE=webhook`.
+ * Everything the bot component reads from its environment. `WEBHOOK_URL` and `WEBHOOK_SECRET`
+ * are required only with `BOT_MODE=webhook` (a bad value fails either way).
  */
-export const BotConfig: Effect.Effect<BotSettings, ConfigError.ConfigError> = Effect.gen(
-  function* () {
-    const mode = yield* botMode
-    return {
-      telegram: yield* TelegramConfig,
-      mode,
-      webhook: mode === "webhook" ? Option.some(yield* webhookConfig) : Option.none(),
-      maxFiltersPerUser: yield* maxFiltersPerUser,
-      markets: yield* enabledMarkets,
+export const BotConfig: Config.Config<BotSettings> = Config.all({
+  telegram: TelegramConfig,
+  mode: botMode,
+  maxFiltersPerUser,
+  markets: enabledMarkets,
+  webhookUrl: Config.option(webhookUrl),
+  webhookSecret: Config.option(webhookSecret),
+  webhookHost,
+  webhookPort,
+}).pipe(
+  Config.mapOrFail((c): Either.Either<BotSettings, ConfigError.ConfigError> => {
+    const common = {
+      telegram: c.telegram,
+      mode: c.mode,
+      maxFiltersPerUser: c.maxFiltersPerUser,
+      markets: c.markets,
     }
-  },
+    if (c.mode === "polling") return Either.right({ ...common, webhook: Option.none() })
+    if (Option.isNone(c.webhookUrl)) return requiredForWebhook("WEBHOOK_URL")
+    if (Option.isNone(c.webhookSecret)) return requiredForWebhook("WEBHOOK_SECRET")
+    return Either.right({
+      ...common,
+      webhook: Option.some({
+        url: c.webhookUrl.value,
+        secret: c.webhookSecret.value,
+        host: c.webhookHost,
+        port: c.webhookPort,
+      }),
+    })
+  }),
 )

@@ -1,4 +1,6 @@
 import type { Database } from "@flatwatch/db/Database"
+import type { Payments } from "@flatwatch/subscriptions/Payments"
+import type { Plans } from "@flatwatch/subscriptions/Plans"
 import type { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
 import type { Effect } from "effect"
 import type { Context, SessionFlavor } from "grammy"
@@ -13,7 +15,15 @@ import type { SessionStore } from "./SessionStore.ts"
 import type { UserRow, Users } from "./Users.ts"
 
 /** The services bot handlers use, all provided once by the bot component's runtime. */
-export type BotServices = Database | SessionStore | Users | Filters | AdminQueries | Subscriptions
+export type BotServices =
+  | Database
+  | SessionStore
+  | Users
+  | Filters
+  | AdminQueries
+  | Subscriptions
+  | Plans
+  | Payments
 
 /** Runs an effect on the bot's one runtime (captured when the component started). */
 export type RunEffect = <A, E>(effect: Effect.Effect<A, E, BotServices>) => Promise<A>

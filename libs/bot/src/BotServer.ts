@@ -1,3 +1,5 @@
+import { Payments } from "@flatwatch/subscriptions/Payments"
+import { Plans } from "@flatwatch/subscriptions/Plans"
 import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
 import { type RunOptions, run as runPolling } from "@grammyjs/runner"
 import {
@@ -264,6 +266,8 @@ export const servicesLayer = Layer.mergeAll(
   Filters.Default,
   AdminQueries.Default,
   Subscriptions.Default,
+  Plans.Default,
+  Payments.Default,
 )
 
 /** The running bot, for tests and embedders that want to know its mode, identity and port. */

@@ -14,6 +14,7 @@ import { MembershipFeature } from "./features/MembershipFeature.ts"
 import { MuteFeature } from "./features/MuteFeature.ts"
 import { SettingsFeature } from "./features/SettingsFeature.ts"
 import { StartFeature } from "./features/StartFeature.ts"
+import { SubscriptionFeature } from "./features/SubscriptionFeature.ts"
 import { messages } from "./Messages.ts"
 import { emptySession } from "./Session.ts"
 import { sessionStorage } from "./SessionStore.ts"
@@ -195,6 +196,7 @@ export const makeFlatwatchBot = (
     EditorFeature(deps),
     MuteFeature(deps),
     SettingsFeature(deps),
+    SubscriptionFeature(deps),
     AdminFeature(deps),
     FallbackFeature(deps),
   )

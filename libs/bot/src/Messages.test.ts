@@ -1,81 +1,98 @@
 import { expect, test } from "bun:test"
 import { catalogs, type Messages } from "./Messages.ts"
 
-/** Calls a catalog entry with plausible arguments, whatever its parameters are. */
-const sampleArgs = (key: string): unknown[] => {
-  switch (key) {
-    case "btnStep":
-      return ["rooms"]
-    case "roomName":
-      return [2]
-    case "periodName":
-      return ["yearly"]
-    case "furnishingName":
-      return ["furnished"]
-    case "marketName":
-      return ["dubai"]
-    case "planButton":
-      return ["week", 50]
-    case "planName":
-    case "invoiceTitle":
-      return ["week"]
-    case "invoiceDescription":
-      return ["week", 7]
-    case "preCheckoutError":
-      return ["wrong_amount"]
-    case "paymentThanks":
-      return ["month", "1 May"]
-    case "refunded":
-      return ["day", 20, null]
-    case "adminStats":
-      return [
-        {
-          users: "1",
-          blocked: "0",
-          subscribers: "1",
-          trials: "0",
-          filters: "2",
-          listingsToday: "3",
-          sent24h: "4",
-          failed24h: "0",
-          outbox: "0",
-        },
-      ]
-    case "adminSources":
-      return [
-        [
-          {
-            source: "bayut",
-            status: "ok",
-            lastRun: "now",
-            lastSuccess: "now",
-            lastOutcome: "ok",
-            error: null,
-          },
-        ],
-      ]
-    case "searchCard":
-      return ["Name", true, "summary"]
-    case "saved":
-      return ["Name", 12]
-    case "paySupportToAdmin":
-      return [1, "name", "text"]
-    case "broadcastPreview":
-      return [3, "hello"]
-    case "refundFailed":
-      return ["charge", "reason"]
-    case "refundDone":
-      return ["charge", 1, "date"]
-    default:
-      return ["x", 2, "y"]
-  }
+type FunctionKey = {
+  [K in keyof Messages]: Messages[K] extends (...args: never[]) => string ? K : never
+}[keyof Messages]
+
+/** Arguments for every text that takes some (a new one must be added here to compile). */
+const args: { readonly [K in FunctionKey]: Parameters<Messages[K]> } = {
+  greeting: ["Anna"],
+  paySupportToAdmin: [1, "name", "text"],
+  btnStep: ["rooms"],
+  searchesTitle: [1, 5],
+  limitReached: [5],
+  defaultSearchName: [2],
+  searchCard: ["Name", true, "summary"],
+  confirmDelete: ["Name"],
+  deleted: ["Name"],
+  searchPaused: ["Name"],
+  searchResumed: ["Name"],
+  askRename: ["Name"],
+  renamed: ["Name"],
+  marketName: ["dubai"],
+  priceFrom: ["AED 1"],
+  priceUpTo: ["AED 2"],
+  priceBetween: ["AED 1", "AED 2"],
+  roomName: [2],
+  periodName: ["yearly"],
+  furnishingName: ["furnished"],
+  editorEditing: ["Name"],
+  stepPriceMin: ["AED"],
+  stepPriceMax: ["AED"],
+  saved: ["Name", 12],
+  trialStarted: ["1 May"],
+  priceNotNumber: ["abc", "AED"],
+  priceNegative: ["AED"],
+  priceTooLarge: ["AED 1"],
+  priceMinAboveMax: ["AED 2", "AED 1"],
+  priceMaxBelowMin: ["AED 1", "AED 2"],
+  muted: ["Name"],
+  unmuted: ["Name"],
+  subTrial: ["1 May"],
+  subPaid: ["1 May"],
+  subExpired: ["1 May"],
+  planButton: ["week", 50],
+  planName: ["week"],
+  invoiceTitle: ["week"],
+  invoiceDescription: ["week", 7],
+  preCheckoutError: ["wrong_amount"],
+  paymentThanks: ["month", "1 May"],
+  paymentAlreadyCredited: ["1 May"],
+  refunded: ["day", 20, null],
+  paymentUnmatched: ["charge"],
+  paymentUnmatchedToAdmin: [1, "charge"],
+  adminStats: [
+    {
+      users: "1",
+      blocked: "0",
+      subscribers: "1",
+      trials: "0",
+      filters: "2",
+      listingsToday: "3",
+      sent24h: "4",
+      failed24h: "0",
+      outbox: "0",
+    },
+  ],
+  adminSources: [
+    [
+      {
+        source: "bayut",
+        status: "ok",
+        lastRun: "now",
+        lastSuccess: "now",
+        lastOutcome: "ok",
+        error: null,
+      },
+    ],
+  ],
+  broadcastPreview: [3, "hello"],
+  btnBroadcastSend: [3],
+  broadcastQueued: [3],
+  grantNoUser: [1],
+  grantDone: [1, 7, "1 May"],
+  grantedToUser: [7, "1 May"],
+  refundDone: ["charge", 1, "1 May"],
+  refundFailed: ["charge", "reason"],
 }
 
 const render = (catalog: Messages, key: keyof Messages): string[] => {
   const value = catalog[key]
   if (typeof value === "string") return [value]
   if (typeof value === "function") {
-    return [String((value as (...args: unknown[]) => unknown)(...sampleArgs(key)))]
+    const call = value as (...a: unknown[]) => string
+    return [call(...(args[key as FunctionKey] as unknown[]))]
   }
   return Object.values(value as Record<string, string>)
 }

@@ -1,3 +1,5 @@
+import type { PreCheckoutRefusal } from "@flatwatch/subscriptions/Payments"
+import type { PlanId } from "@flatwatch/subscriptions/Plans"
 import type { Language } from "./Format.ts"
 import { en } from "./MessagesEn.ts"
 import { ru } from "./MessagesRu.ts"
@@ -149,6 +151,8 @@ export interface Messages {
   readonly paymentThanks: (plan: PlanId, until: string) => string
   readonly paymentAlreadyCredited: (until: string) => string
   readonly refunded: (plan: PlanId, stars: number, until: string | null) => string
+  readonly paymentUnmatched: (chargeId: string) => string
+  readonly paymentUnmatchedToAdmin: (userId: number, chargeId: string) => string
 
   // Admin
   readonly adminStats: (stats: AdminStatsText) => string
@@ -180,14 +184,7 @@ export type BotCommandName =
   | "paysupport"
   | "deleteme"
 
-export type PlanId = "day" | "week" | "month"
-
-export type PreCheckoutRefusal =
-  | "unknown_order"
-  | "not_yours"
-  | "already_paid"
-  | "expired"
-  | "wrong_amount"
+export type { PlanId, PreCheckoutRefusal }
 
 /** Figures for /stats, already formatted. */
 export interface AdminStatsText {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto"
 import { Database, type DatabaseError } from "@flatwatch/db/Database"
-import { subscriptions, trialClaims, users } from "@flatwatch/db/schema"
-import { and, desc, eq, gt, lte } from "drizzle-orm"
+import { deliveries, subscriptions, trialClaims, users } from "@flatwatch/db/schema"
+import { and, desc, eq, gt, gte, inArray, lte, ne, sql } from "drizzle-orm"
 import { Clock, Config, Duration, Effect } from "effect"
 
 export type SubscriptionPlan = (typeof subscriptions.plan.enumValues)[number]
@@ -70,6 +70,38 @@ export class Subscriptions extends Effect.Service<Subscriptions>()(
             .limit(1),
         ).pipe(Effect.map((rows) => rows[0]?.endsAt))
 
+      /**
+       * Locks the user's last period (the one the worker reminds about and expires). The worker
+       * takes the same row lock (SKIP LOCKED) while it queues a notice, so a change of the end
+       * either happens before the worker looks (no notice for the old end) or after the notice
+       * is queued (and then `cancelStaleNotices` withdraws it if it is still unsent).
+       */
+      const lockLastPeriod = (userId: number) =>
+        Database.query((db) =>
+          db
+            .select({ id: subscriptions.id })
+            .from(subscriptions)
+            .where(and(eq(subscriptions.userId, userId), eq(subscriptions.status, "active")))
+            .orderBy(desc(subscriptions.endsAt))
+            .limit(1)
+            .for("update"),
+        )
+
+      /** Unsent reminders and expiry notices speak of an end that no longer holds. */
+      const cancelStaleNotices = (userId: number) =>
+        Database.query((db) =>
+          db
+            .update(deliveries)
+            .set({ status: "cancelled", lastError: "the subscription end changed" })
+            .where(
+              and(
+                eq(deliveries.userId, userId),
+                inArray(deliveries.kind, ["reminder", "expired"]),
+                eq(deliveries.status, "pending"),
+              ),
+            ),
+        )
+
       const status = Effect.fn("Subscriptions.status")(function* (userId: number) {
         const at = yield* now
         const current = yield* currentEnd(userId, at)
@@ -90,7 +122,13 @@ export class Subscriptions extends Effect.Service<Subscriptions>()(
           db
             .select({ endsAt: subscriptions.endsAt })
             .from(subscriptions)
-            .where(and(eq(subscriptions.userId, userId), lte(subscriptions.endsAt, at)))
+            .where(
+              and(
+                eq(subscriptions.userId, userId),
+                ne(subscriptions.status, "refunded"),
+                lte(subscriptions.endsAt, at),
+              ),
+            )
             .orderBy(desc(subscriptions.endsAt))
             .limit(1),
         )
@@ -104,7 +142,8 @@ export class Subscriptions extends Effect.Service<Subscriptions>()(
 
       /**
        * Adds a period of `duration` to the user's access, starting at the later of now and the
-       * end of their current access. Returns the new end.
+       * end of their current access. Returns the new end. Unsent reminders and expiry notices
+       * about the old end are cancelled; the worker reminds about the new end.
        */
       const extend = Effect.fn("Subscriptions.extend")(function* (
         userId: number,
@@ -116,22 +155,24 @@ export class Subscriptions extends Effect.Service<Subscriptions>()(
           Effect.gen(function* () {
             // Serialise extensions of one user, so two purchases at once both count.
             yield* Database.sql((sql) => sql`select pg_advisory_xact_lock(${userId}::bigint)`)
+            yield* lockLastPeriod(userId)
             const at = yield* now
             const end = yield* latestEnd(userId)
             const startsAt = end !== undefined && end > at ? end : at
             const endsAt = new Date(startsAt.getTime() + Duration.toMillis(duration))
             yield* Database.query((db) =>
-              db
-                .insert(subscriptions)
-                .values({
-                  userId,
-                  plan,
-                  startsAt,
-                  endsAt,
-                  status: "active",
-                  paymentId: paymentId ?? null,
-                }),
+              db.insert(subscriptions).values({
+                userId,
+                plan,
+                startsAt,
+                endsAt,
+                status: "active",
+                paymentId: paymentId ?? null,
+                // Business time: the worker compares it with the reminder times.
+                createdAt: at,
+              }),
             )
+            yield* cancelStaleNotices(userId)
             return endsAt
           }),
         )
@@ -167,7 +208,71 @@ export class Subscriptions extends Effect.Service<Subscriptions>()(
         return yield* extend(userId, "grant", Duration.days(days))
       })
 
-      return { status, extend, startTrial, grant } as const
+      /**
+       * Revokes the period bought by a payment (a refund): the period is marked `refunded` (it
+       * no longer gives access), the part of it not yet elapsed is removed, and later periods
+       * of the user move earlier by that length, so no gap is left. Time already elapsed is not
+       * taken back from later periods. Returns the end of the user's access afterwards (null
+       * without access), or undefined when no period is bound to the payment.
+       */
+      const revokePayment = Effect.fn("Subscriptions.revokePayment")(function* (
+        userId: number,
+        paymentId: number,
+      ) {
+        return yield* Database.transaction(
+          Effect.gen(function* () {
+            yield* Database.sql((sql) => sql`select pg_advisory_xact_lock(${userId}::bigint)`)
+            yield* lockLastPeriod(userId)
+            const at = yield* now
+            const [period] = yield* Database.query((db) =>
+              db
+                .select()
+                .from(subscriptions)
+                .where(
+                  and(
+                    eq(subscriptions.paymentId, paymentId),
+                    eq(subscriptions.userId, userId),
+                    ne(subscriptions.status, "refunded"),
+                  ),
+                )
+                .for("update"),
+            )
+            if (period === undefined) return undefined
+            const removedFrom = Math.max(period.startsAt.getTime(), at.getTime())
+            const removedMs = Math.max(0, period.endsAt.getTime() - removedFrom)
+            yield* Database.query((db) =>
+              db
+                .update(subscriptions)
+                .set({ status: "refunded" })
+                .where(eq(subscriptions.id, period.id)),
+            )
+            if (removedMs > 0) {
+              const shift = sql`(${removedMs}::double precision * interval '1 millisecond')`
+              yield* Database.query((db) =>
+                db
+                  .update(subscriptions)
+                  .set({
+                    startsAt: sql`${subscriptions.startsAt} - ${shift}`,
+                    endsAt: sql`${subscriptions.endsAt} - ${shift}`,
+                  })
+                  .where(
+                    and(
+                      eq(subscriptions.userId, userId),
+                      eq(subscriptions.status, "active"),
+                      gte(subscriptions.startsAt, period.endsAt),
+                      ne(subscriptions.id, period.id),
+                    ),
+                  ),
+              )
+              yield* cancelStaleNotices(userId)
+            }
+            const end = yield* latestEnd(userId)
+            return end !== undefined && end > at ? end : null
+          }),
+        )
+      }, withDb)
+
+      return { status, extend, startTrial, grant, revokePayment } as const
     }),
   },
 ) {}

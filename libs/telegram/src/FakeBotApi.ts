@@ -5,6 +5,7 @@
  * rejects unknown tokens with 401 like Telegram. Tests of other projects can use it too.
  */
 import { Effect, type Scope } from "effect"
+import { installPayments } from "./FakeBotApiPayments.ts"
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 export type Params = Record<string, unknown>
@@ -323,6 +324,7 @@ export class FakeBotApi {
     this.handlers.set("editMessageReplyMarkup", ({ token, params }) =>
       ok(this.botMessage(token, params, { message_id: Number(params.message_id) })),
     )
+    installPayments(this)
   }
 
   private async getUpdates({ token, params }: CallContext): Promise<Answer> {

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto"
+import { Payments } from "@flatwatch/subscriptions/Payments"
 import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import { AdminQueries } from "../AdminQueries.ts"
 import type { BotContext } from "../BotContext.ts"
 import { type Feature, newComposer, onAction } from "../Feature.ts"
@@ -12,7 +13,7 @@ import { answer, send, show } from "../Replies.ts"
 import { Users } from "../Users.ts"
 
 /**
- * Admin commands, for `ADMIN_IDS` only: /stats, /sources, /broadcast, /grant. For anyone else
+ * Admin commands, for `ADMIN_IDS` only: /stats, /sources, /broadcast, /grant, /refund. For anyone else
  * these updates pass through untouched, so they meet the fallback like any unknown command.
  */
 export const AdminFeature: Feature = ({ run }) => {
@@ -114,6 +115,50 @@ export const AdminFeature: Feature = ({ run }) => {
       (t) => t.grantedToUser(days, formatDate(t.language, endsAt)),
       user.language,
     )
+  })
+
+  admin.command("refund", async (ctx) => {
+    const chargeId = ctx.match.trim()
+    if (!/^\S{1,256}$/.test(chargeId)) return send(ctx, { text: ctx.t.refundUsage })
+    const failed = (reason: string) => send(ctx, { text: ctx.t.refundFailed(chargeId, reason) })
+    const charge = await run(
+      Effect.flatMap(Payments, (p) => p.findCharge(chargeId)).pipe(Effect.either),
+    )
+    if (Either.isLeft(charge)) return failed(charge.left.message)
+    const { userId, status, amount } = charge.right
+    if (status === "refunded") return failed("already refunded")
+    if (userId === null) return failed("the payer has deleted their account")
+    try {
+      await ctx.api.refundStarPayment(userId, chargeId)
+    } catch (e) {
+      return failed(describeError(e))
+    }
+    const refund = await run(
+      Effect.flatMap(Payments, (p) => p.refund(chargeId)).pipe(
+        Effect.tapError((e) =>
+          Effect.logError(`Telegram refunded a charge but recording it failed: ${e.message}`),
+        ),
+        Effect.either,
+      ),
+    )
+    if (Either.isLeft(refund)) return failed(refund.left.message)
+    const { plan, endsAt } = refund.right
+    await send(ctx, {
+      text: ctx.t.refundDone(
+        chargeId,
+        userId,
+        endsAt === null ? "—" : formatDate(ctx.lang, endsAt),
+      ),
+    })
+    const payer = await run(Effect.flatMap(Users, (u) => u.get(userId)))
+    if (payer !== undefined) {
+      await tell(
+        ctx,
+        payer.chatId,
+        (t) => t.refunded(plan, amount, endsAt === null ? null : formatDate(t.language, endsAt)),
+        payer.language,
+      )
+    }
   })
 
   return composer
