@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test"
-import { Option } from "effect"
-import { type Action, callbackData, parseCallbackData } from "./CallbackData.ts"
+import { Option, Schema } from "effect"
+import { type Action, CallbackData, callbackData, parseCallbackData } from "./CallbackData.ts"
 
 const samples: ReadonlyArray<Action> = [
   { _tag: "menu", screen: "filters" },
@@ -31,7 +31,11 @@ test("every action fits Telegram's 64 bytes and reads back as itself", () => {
     const wire = callbackData(action)
     expect(new TextEncoder().encode(wire).length).toBeLessThanOrEqual(64)
     expect(parseCallbackData(wire)).toEqual(Option.some(action))
+    expect(wire).toBe(Schema.encodeSync(CallbackData)(action))
   }
+  expect(() => callbackData({ _tag: "bc", answer: "send", broadcastId: "x".repeat(70) })).toThrow(
+    "64 bytes",
+  )
 })
 
 test("the wire format is the contract with other components (mute, buy)", () => {

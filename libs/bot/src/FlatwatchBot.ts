@@ -144,7 +144,6 @@ export const makeFlatwatchBot = (
   guarded.drop((ctx) => ctx.chat !== undefined && ctx.chat.type !== "private")
 
   guarded.use(async (ctx, next) => {
-    await run(Metric.increment(Metric.tagged(updatesTotal, "type", updateType(ctx))))
     // Every pressed button gets an answer: the one a handler chose, else an empty one.
     if (ctx.callbackQuery !== undefined) {
       ctx.api.config.use((prev, method, payload, signal) => {
@@ -173,8 +172,15 @@ export const makeFlatwatchBot = (
 
   guarded.use(async (ctx, next) => {
     const from = ctx.from
-    if (from !== undefined) {
-      ctx.user = await run(Effect.flatMap(Users, (users) => users.get(from.id)))
+    const counted = Metric.increment(Metric.tagged(updatesTotal, "type", updateType(ctx)))
+    if (from === undefined) await run(counted)
+    else {
+      ctx.user = await run(
+        Effect.zipRight(
+          counted,
+          Effect.flatMap(Users, (users) => users.get(from.id)),
+        ),
+      )
       ctx.lang = ctx.user?.language ?? languageFromTelegram(from.language_code)
       ctx.t = messages(ctx.lang)
       // A command abandons any typed input the bot was waiting for.

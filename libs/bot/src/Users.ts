@@ -21,6 +21,35 @@ export const sessionKey = (userId: number): string => String(userId)
 
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
+/** A users row as raw SQL returns it (bigints and timestamps as text). */
+interface RawUser {
+  readonly id: string | number
+  readonly chat_id: string | number
+  readonly username: string | null
+  readonly first_name: string | null
+  readonly language: Language
+  readonly created_at: string
+  readonly updated_at: string
+  readonly blocked_at: string | null
+  readonly paused_at: string | null
+  readonly trial_used_at: string | null
+}
+
+const date = (v: string | null) => (v === null ? null : new Date(v))
+
+const fromRaw = (r: RawUser): UserRow => ({
+  id: Number(r.id),
+  chatId: Number(r.chat_id),
+  username: r.username,
+  firstName: r.first_name,
+  language: r.language,
+  createdAt: new Date(r.created_at),
+  updatedAt: new Date(r.updated_at),
+  blockedAt: date(r.blocked_at),
+  pausedAt: date(r.paused_at),
+  trialUsedAt: date(r.trial_used_at),
+})
+
 /** The users table as the bot sees it: profile, language, pause, blocked flag, erasure. */
 export class Users extends Effect.Service<Users>()("@flatwatch/bot/Users", {
   effect: Effect.gen(function* () {
@@ -28,11 +57,16 @@ export class Users extends Effect.Service<Users>()("@flatwatch/bot/Users", {
     const withDb = <A, E>(effect: Effect.Effect<A, E, Database>) =>
       Effect.provideService(effect, Database, database)
 
+    // Raw SQL: this runs for every update (the sender's language), so no query building per call.
     const get = Effect.fn("Users.get")(function* (userId: number) {
-      const rows = yield* Database.query((db) =>
-        db.select().from(users).where(eq(users.id, userId)),
+      const rows = yield* Database.sql(
+        (sql) => sql<Array<RawUser>>`
+          select id, chat_id, username, first_name, language, created_at, updated_at,
+                 blocked_at, paused_at, trial_used_at
+          from users where id = ${userId}`,
       )
-      return rows[0]
+      const row = rows[0]
+      return row === undefined ? undefined : fromRaw(row)
     }, withDb)
 
     /**
@@ -40,32 +74,22 @@ export class Users extends Effect.Service<Users>()("@flatwatch/bot/Users", {
      * blocked it, so `blocked_at` is cleared. The language is set only on creation.
      */
     const upsert = Effect.fn("Users.upsert")(function* (from: TelegramUser) {
-      const at = yield* now
-      const rows = yield* Database.query((db) =>
-        db
-          .insert(users)
-          .values({
-            id: from.id,
-            chatId: from.chatId,
-            username: from.username,
-            firstName: from.firstName,
-            language: from.language,
-          })
-          .onConflictDoUpdate({
-            target: users.id,
-            set: {
-              chatId: from.chatId,
-              username: from.username,
-              firstName: from.firstName,
-              blockedAt: null,
-              updatedAt: at,
-            },
-          })
-          .returning(),
+      const at = (yield* now).toISOString()
+      // Raw SQL, like `get`: /start is the commonest command.
+      const rows = yield* Database.sql(
+        (sql) => sql<Array<RawUser>>`
+          insert into users (id, chat_id, username, first_name, language, created_at, updated_at)
+          values (${from.id}, ${from.chatId}, ${from.username}, ${from.firstName},
+                  ${from.language}::language, ${at}::timestamptz, ${at}::timestamptz)
+          on conflict (id) do update set
+            chat_id = excluded.chat_id, username = excluded.username,
+            first_name = excluded.first_name, blocked_at = null, updated_at = excluded.updated_at
+          returning id, chat_id, username, first_name, language, created_at, updated_at,
+                    blocked_at, paused_at, trial_used_at`,
       )
       const row = rows[0]
       if (row === undefined) return yield* Effect.dieMessage("upsert returned no row")
-      return row
+      return fromRaw(row)
     }, withDb)
 
     const update = (userId: number, set: Partial<typeof users.$inferInsert>) =>

@@ -29,13 +29,15 @@ export const SubscriptionFeature: Feature = ({ settings, run }) => {
       }),
     )
     const date = (d: Date) => formatDate(ctx.lang, d)
-    const line = status.hasAccess
-      ? status.plan === "trial"
-        ? ctx.t.subTrial(date(status.endsAt ?? new Date()))
-        : ctx.t.subPaid(date(status.endsAt ?? new Date()))
-      : status.endsAt !== null
-        ? ctx.t.subExpired(date(status.endsAt))
-        : ctx.t.subNever
+    // With access, `endsAt` is always set (the end of the period that covers now).
+    const line =
+      status.endsAt === null
+        ? ctx.t.subNever
+        : !status.hasAccess
+          ? ctx.t.subExpired(date(status.endsAt))
+          : status.plan === "trial"
+            ? ctx.t.subTrial(date(status.endsAt))
+            : ctx.t.subPaid(date(status.endsAt))
     return {
       text: `${ctx.t.subscriptionTitle}\n\n${line}\n\n${ctx.t.subPlansIntro}`,
       markup: keyboard([
