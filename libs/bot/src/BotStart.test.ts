@@ -108,6 +108,24 @@ test("messages the bot does not understand get a hint and the menu; unknown butt
   expect(await user.pressData("no-such-action", 1)).toMatchObject({ text: "Эта кнопка устарела." })
 })
 
+test("group chats get no answers", async () => {
+  const user = h.user(109, { language_code: "en" })
+  h.fake.injectUpdate("7000001:TEST-bot_token-abcdefghijklmnopqrstuvwxyz", {
+    message: {
+      message_id: 1,
+      date: Math.floor(Date.now() / 1000),
+      chat: { id: -500, type: "group", title: "Flat hunters" },
+      from: { id: 109, is_bot: false, first_name: "U" },
+      text: "/start",
+      entities: [{ type: "bot_command", offset: 0, length: 6 }],
+    },
+  })
+  // The same sender's next update is handled after the group one (one user's updates in order).
+  await user.send("/help")
+  expect(h.fake.sentTo(-500)).toHaveLength(0)
+  expect(await userRow(109)).toBeUndefined()
+})
+
 test("/terms and /paysupport exist; a support message with no admin to reach says so", async () => {
   const user = h.user(105, { language_code: "en", username: "payer" })
   expect((await user.send("/terms")).text).toContain("Terms of service")

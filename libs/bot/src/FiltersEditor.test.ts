@@ -85,9 +85,10 @@ test("a whole search made with buttons and typed numbers becomes one filters row
   await user.press("Next ›")
   expect(user.last()?.text).toContain("lowest")
 
-  // The lowest price is typed; the editor moves to a new message.
+  // The lowest price is typed; the editor moves to a new message, the old one loses its buttons.
   const afterMin = await user.send("5 000")
   expect(afterMin.text).toContain("highest")
+  await h.chats.waitUntil(() => (editor?.buttons.length === 0 ? true : undefined))
   expect(afterMin.text).toContain("from AED\u00a05,000")
   await user.press("15,000")
   expect(user.last()?.text).toContain("How many bedrooms?")
@@ -342,4 +343,55 @@ test("the bot restarted in the middle of the editor continues where the user was
       furnishing: "unfurnished",
     }),
   ])
+})
+
+test("rename a search by typing its new name", async () => {
+  const user = h.user(208, { language_code: "en" })
+  await user.send("/start")
+  const [row] = await h.query(
+    Database.query((db) =>
+      db.insert(filters).values({ userId: 208, name: "Old name", market: "dubai" }).returning(),
+    ),
+  )
+  await user.send("/filters")
+  await user.press("Old name")
+  await user.press("🏷 Rename")
+  expect(user.last()?.text).toBe("Type a new name for “Old name” (up to 64 characters).")
+  expect((await user.send("x".repeat(65))).text).toBe(
+    "A name must be 1 to 64 characters long. Type another one.",
+  )
+  const [renamed] = await user.sendExpecting("  <New> name  ", 2)
+  expect(renamed?.text).toBe("Renamed to “&lt;New&gt; name”.")
+  expect((await filtersOf(208))[0]).toMatchObject({ id: row?.id, name: "<New> name" })
+  // The next text is not taken as a name any more.
+  expect((await user.send("Another")).text).toContain("I did not understand that")
+})
+
+test("with several markets the editor asks for the city first, and prices follow its currency", async () => {
+  await bot.stop()
+  bot = await h.startBot({ BOT_MARKETS: "dubai,moscow" })
+  const user = h.user(209, { language_code: "ru" })
+  await user.send("/start")
+  await user.press("🔎 Мои поиски")
+  await user.press("➕ Новый поиск")
+  expect(user.last()?.text).toContain("Какой город?")
+  expect(TestUser.labels(user.last())).toEqual(["✅ Дубай", "Москва", "✖ Отмена"])
+  await user.press("Москва")
+  // Moscow has no district groups: straight to the price, in roubles.
+  expect(user.last()?.text).toContain("минимальная</b> аренда в месяц, RUB")
+  expect(TestUser.labels(user.last())).toContain("50\u00a0000")
+  await user.press("50\u00a0000")
+  await user.press("Без максимума")
+  await user.press("Далее ›")
+  await user.press("Далее ›")
+  await user.press("Неважно")
+  expect(user.last()?.text).toContain("🏙 Город: Москва")
+  await user.press("✅ Сохранить")
+  expect((await filtersOf(209))[0]).toMatchObject({
+    market: "moscow",
+    priceMin: 50_000,
+    districtGroups: [],
+  })
+  await bot.stop()
+  bot = await h.startBot({ MAX_FILTERS_PER_USER: "2" })
 })

@@ -138,10 +138,10 @@ export const makeFlatwatchBot = (
   bot.use((_ctx, next) => inFlight.track(next()))
   bot.use(sequentialize((ctx: Context) => (ctx.from ?? ctx.chat)?.id.toString()))
 
-  const guarded = bot.errorBoundary(onError)
-
-  // Only private chats: a group the bot was added to gets no answers.
-  guarded.drop((ctx) => ctx.chat !== undefined && ctx.chat.type !== "private")
+  // Only private chats (a group the bot was added to gets no answers), behind one boundary.
+  const guarded = bot
+    .errorBoundary(onError)
+    .filter((ctx) => ctx.chat === undefined || ctx.chat.type === "private")
 
   guarded.use(async (ctx, next) => {
     // Every pressed button gets an answer: the one a handler chose, else an empty one.
