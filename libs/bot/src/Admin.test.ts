@@ -79,6 +79,9 @@ test("/broadcast shows a preview, then queues one delivery per user who has not 
 test("/broadcast can be cancelled, and without a text shows how to use it", async () => {
   const admin = h.user(ADMIN, { language_code: "en" })
   expect((await admin.send("/broadcast")).text).toContain("Usage: <code>/broadcast")
+  expect((await admin.send(`/broadcast ${"&".repeat(1000)}`)).text).toBe(
+    "A broadcast can be at most 3500 characters; shorten it.",
+  )
   await admin.send("/broadcast never mind")
   await admin.press("✖ Cancel")
   expect(admin.last()?.text).toBe("Broadcast cancelled.")

@@ -185,8 +185,6 @@ const serveWebhook = (flatwatch: FlatwatchBot, config: WebhookConfig) =>
   Effect.gen(function* () {
     const path = new URL(config.url).pathname
     const secret = Redacted.value(config.secret)
-    const runtime = yield* Effect.runtime<never>()
-    const log = (effect: Effect.Effect<void>) => Runtime.runPromise(runtime)(effect)
     const server = yield* Effect.acquireRelease(
       Effect.try({
         try: () =>
@@ -206,7 +204,7 @@ const serveWebhook = (flatwatch: FlatwatchBot, config: WebhookConfig) =>
                 await flatwatch.bot.handleUpdate(update.value as unknown as Update)
               } catch (e) {
                 // Already logged by the error boundary; a non-2xx answer would make Telegram resend it.
-                await log(Effect.logError(`webhook update failed: ${describeError(e)}`))
+                await flatwatch.run(Effect.logError(`webhook update failed: ${describeError(e)}`))
               }
               return new Response(null, { status: 200 })
             },

@@ -95,6 +95,8 @@ export class InFlight {
 export interface FlatwatchBot {
   readonly bot: Bot<BotContext>
   readonly inFlight: InFlight
+  /** The bot's one bridge into Effect (also for the webhook server's log lines). */
+  readonly run: RunEffect
 }
 
 /**
@@ -216,7 +218,7 @@ export const makeFlatwatchBot = (
     ),
   )
 
-  return { bot, inFlight }
+  return { bot, inFlight, run }
 }
 
 /** The one error boundary: an apology to the user, a log line, and the bot carries on. */

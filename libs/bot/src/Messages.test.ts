@@ -78,6 +78,7 @@ const args: { readonly [K in FunctionKey]: Parameters<Messages[K]> } = {
     ],
   ],
   broadcastPreview: [3, "hello"],
+  broadcastTooLong: [3500],
   btnBroadcastSend: [3],
   broadcastQueued: [3],
   grantNoUser: [1],

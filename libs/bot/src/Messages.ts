@@ -159,6 +159,7 @@ export interface Messages {
   readonly adminSources: (lines: ReadonlyArray<SourceLineText>) => string
   readonly adminNoSources: string
   readonly broadcastUsage: string
+  readonly broadcastTooLong: (max: number) => string
   readonly broadcastPreview: (recipients: number, text: string) => string
   readonly btnBroadcastSend: (recipients: number) => string
   readonly broadcastQueued: (queued: number) => string

@@ -243,6 +243,7 @@ export const en: Messages = {
       .join("\n\n")}`,
   adminNoSources: "🛰 No source has run yet.",
   broadcastUsage: "Usage: <code>/broadcast text of the message</code>",
+  broadcastTooLong: (max) => `A broadcast can be at most ${max} characters; shorten it.`,
   broadcastPreview: (recipients, text) =>
     `📣 <b>Preview</b>: this goes to ${recipients} users.\n\n${esc(text)}`,
   btnBroadcastSend: (recipients) => `📣 Send to ${recipients} users`,

@@ -255,6 +255,7 @@ export const ru: Messages = {
       .join("\n\n")}`,
   adminNoSources: "🛰 Ни один источник ещё не запускался.",
   broadcastUsage: "Использование: <code>/broadcast текст сообщения</code>",
+  broadcastTooLong: (max) => `Рассылка может быть не длиннее ${max} символов; сократите её.`,
   broadcastPreview: (recipients, text) =>
     `📣 <b>Предпросмотр</b>: сообщение получат ${recipients} польз.\n\n${esc(text)}`,
   btnBroadcastSend: (recipients) => `📣 Отправить ${recipients} польз.`,

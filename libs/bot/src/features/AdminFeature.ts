@@ -12,6 +12,8 @@ import { messages } from "../Messages.ts"
 import { answer, send, show } from "../Replies.ts"
 import { Users } from "../Users.ts"
 
+const MAX_BROADCAST = 3500
+
 /**
  * Admin commands, for `ADMIN_IDS` only: /stats, /sources, /broadcast, /grant, /refund. For anyone else
  * these updates pass through untouched, so they meet the fallback like any unknown command.
@@ -61,6 +63,10 @@ export const AdminFeature: Feature = ({ run }) => {
   admin.command("broadcast", async (ctx) => {
     const text = ctx.match.trim()
     if (text.length === 0) return send(ctx, { text: ctx.t.broadcastUsage })
+    // Telegram's limit is 4096 characters; the preview adds a header and escaping may grow it.
+    if (escapeHtml(text).length > MAX_BROADCAST) {
+      return send(ctx, { text: ctx.t.broadcastTooLong(MAX_BROADCAST) })
+    }
     const id = randomBytes(6).toString("hex")
     const recipients = await run(Effect.flatMap(AdminQueries, (q) => q.broadcastRecipients()))
     ctx.session = { ...ctx.session, broadcast: { id, text } }
