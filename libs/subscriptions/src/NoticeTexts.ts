@@ -79,16 +79,26 @@ const ruCount = (n: number, unit: Unit): string => {
 
 const enCount = (n: number, unit: Unit): string => `${n} ${unit}${n === 1 ? "" : "s"}`
 
-const formatDate = (locale: string, at: Date, timeZone: string): string =>
-  new Intl.DateTimeFormat(locale, {
-    day: "numeric",
-    month: "long",
-    year: "numeric",
-    hour: "2-digit",
-    minute: "2-digit",
-    timeZone,
-    timeZoneName: "short",
-  }).format(at)
+/** Building a formatter is costly (a tick may format thousands of dates): one per locale/zone. */
+const formatters = new Map<string, Intl.DateTimeFormat>()
+
+const formatDate = (locale: string, at: Date, timeZone: string): string => {
+  const key = `${locale}|${timeZone}`
+  let formatter = formatters.get(key)
+  if (formatter === undefined) {
+    formatter = new Intl.DateTimeFormat(locale, {
+      day: "numeric",
+      month: "long",
+      year: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      timeZone,
+      timeZoneName: "short",
+    })
+    formatters.set(key, formatter)
+  }
+  return formatter.format(at)
+}
 
 const en: NoticeTexts = {
   reminder: ({ plan, endsAt, left, timeZone }) => {

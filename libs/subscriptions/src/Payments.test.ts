@@ -305,6 +305,66 @@ describe("crediting", () => {
     expect(result.periods.map((p) => p.plan)).toEqual(["day"])
   })
 
+  test("a payment arriving after the order expired is still credited (pre-checkout was in time)", async () => {
+    const credit = await run(
+      Effect.gen(function* () {
+        const pay = yield* Payments
+        const user = yield* newUser
+        const order = yield* pay.createOrder(user, "day")
+        yield* TestClock.adjust(Duration.minutes(59))
+        const verdict = yield* pay.checkPreCheckout({
+          userId: user,
+          payload: order.payload,
+          currency: "XTR",
+          totalAmount: 20,
+        })
+        expect(verdict.ok).toBe(true)
+        yield* TestClock.adjust(Duration.minutes(2))
+        return yield* pay.creditPayment({
+          userId: user,
+          payload: order.payload,
+          telegramPaymentChargeId: "stxLATE",
+          currency: "XTR",
+          totalAmount: 20,
+        })
+      }),
+    )
+    expect(credit).toEqual({
+      credited: true,
+      plan: "day",
+      endsAt: new Date(T0 + 61 * 60_000 + DAY),
+    })
+  })
+
+  test("an invoice paid twice (two charges) credits both, each refundable on its own", async () => {
+    const result = await run(
+      Effect.gen(function* () {
+        const pay = yield* Payments
+        const user = yield* newUser
+        const order = yield* pay.createOrder(user, "week")
+        const payment = { userId: user, payload: order.payload, currency: "XTR", totalAmount: 50 }
+        const first = yield* pay.creditPayment({ ...payment, telegramPaymentChargeId: "stxA" })
+        const second = yield* pay.creditPayment({ ...payment, telegramPaymentChargeId: "stxB" })
+        const refund = yield* pay.refund("stxB")
+        const rows = yield* Database.query((db) =>
+          db
+            .select({ charge: payments.telegramPaymentChargeId, status: payments.status })
+            .from(payments)
+            .where(eq(payments.userId, user))
+            .orderBy(asc(payments.id)),
+        )
+        return { first, second, refund, rows }
+      }),
+    )
+    expect(result.first.endsAt).toEqual(new Date(T0 + 7 * DAY))
+    expect(result.second).toEqual({ credited: true, plan: "week", endsAt: new Date(T0 + 14 * DAY) })
+    expect(result.refund.endsAt).toEqual(new Date(T0 + 7 * DAY))
+    expect(result.rows).toEqual([
+      { charge: "stxA", status: "paid" },
+      { charge: "stxB", status: "refunded" },
+    ])
+  })
+
   test("a payment naming no order fails with PaymentError and credits nothing", async () => {
     const result = await run(
       Effect.gen(function* () {

@@ -90,14 +90,28 @@ test("the component ticks at start and then every minute of the Clock, and stops
   expect(result.period?.status).toBe("expired")
 })
 
-test("a bad SUBSCRIPTIONS_CRON stops start-up with a message naming it", async () => {
+test.each([
+  ["SUBSCRIPTIONS_CRON", "every minute"],
+  ["REMINDER_OFFSETS", "soon"],
+  ["PLAN_MONTH_STARS", "free"],
+  ["TRIAL_DURATION", "a while"],
+])("the component's config names a bad %s (%p), for the runner to report", async (name, value) => {
   const exit = await Effect.runPromise(
     Effect.either(
       Effect.withConfigProvider(
         SubscriptionsComponentConfig,
-        ConfigProvider.fromMap(new Map([["SUBSCRIPTIONS_CRON", "every minute"]])),
+        ConfigProvider.fromMap(new Map([[name, value]])),
       ),
     ),
   )
-  expect(Either.isLeft(exit) && String(exit.left)).toContain("SUBSCRIPTIONS_CRON")
+  expect(Either.isLeft(exit) && String(exit.left)).toContain(name)
+})
+
+test("the defaults are a valid configuration", async () => {
+  const exit = await Effect.runPromise(
+    Effect.either(
+      Effect.withConfigProvider(SubscriptionsComponentConfig, ConfigProvider.fromMap(new Map())),
+    ),
+  )
+  expect(Either.isRight(exit)).toBe(true)
 })

@@ -4,10 +4,12 @@
  */
 import type { Database } from "@flatwatch/db/Database"
 import { Cause, Config, ConfigError, Cron, Effect, Either, Layer, Metric, Schedule } from "effect"
-import { SubscriptionsWorker } from "./SubscriptionsWorker.ts"
+import { PlansConfig } from "./Plans.ts"
+import { SubscriptionsConfig } from "./Subscriptions.ts"
+import { SubscriptionsWorker, SubscriptionsWorkerConfig } from "./SubscriptionsWorker.ts"
 
 /** `SUBSCRIPTIONS_CRON`: when the worker ticks (5-field cron, UTC; default every minute). */
-export const SubscriptionsComponentConfig = Config.all({
+export const SubscriptionsScheduleConfig = Config.all({
   cron: Config.string("SUBSCRIPTIONS_CRON").pipe(
     Config.withDefault("* * * * *"),
     Config.mapOrFail((text) =>
@@ -17,6 +19,17 @@ export const SubscriptionsComponentConfig = Config.all({
     ),
   ),
 })
+
+/**
+ * Everything this component reads (schedule, reminder offsets, time zone, batch size, plans for
+ * the renew buttons, trial length), for the runner to validate before any worker starts.
+ */
+export const SubscriptionsComponentConfig = Config.all([
+  SubscriptionsScheduleConfig,
+  SubscriptionsWorkerConfig,
+  PlansConfig,
+  SubscriptionsConfig,
+])
 
 const tickFailures = Metric.counter("subscriptions_tick_failures_total", {
   description: "worker ticks that failed (retried on the next cron tick)",
@@ -29,7 +42,7 @@ const tickFailures = Metric.counter("subscriptions_tick_failures_total", {
  */
 export const layer: Layer.Layer<never, ConfigError.ConfigError, Database> = Layer.scopedDiscard(
   Effect.gen(function* () {
-    const { cron } = yield* SubscriptionsComponentConfig
+    const { cron } = yield* SubscriptionsScheduleConfig
     const worker = yield* SubscriptionsWorker
     const offsets = worker.config.reminderOffsets.map((o) => o.key).join(",")
     yield* Effect.logInfo(`subscriptions worker started (reminders at ${offsets || "none"})`)

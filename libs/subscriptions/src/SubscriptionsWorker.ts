@@ -96,15 +96,19 @@ WITH due AS (
   FOR UPDATE SKIP LOCKED
 ), expired AS (
   UPDATE subscriptions s SET status = 'expired'
-  FROM due WHERE s.id = due.id
+  WHERE s.id = ANY (ARRAY(SELECT id FROM due))
   RETURNING s.id, s.user_id, s.plan, s.ends_at
 )
 SELECT e.id, e.user_id, e.plan, e.ends_at, u.chat_id, u.language,
-  (u.blocked_at IS NULL AND NOT EXISTS (
-    SELECT 1 FROM subscriptions o
-    WHERE o.user_id = e.user_id AND o.status <> 'refunded' AND o.ends_at > e.ends_at
+  (u.blocked_at IS NULL AND e.ends_at >= (
+    SELECT max(o.ends_at) FROM subscriptions o
+    WHERE o.user_id = e.user_id AND o.status <> 'refunded'
   )) AS notify
-FROM expired e JOIN users u ON u.id = e.user_id`
+FROM expired e
+CROSS JOIN LATERAL (
+  -- OFFSET 0 keeps this a per-row primary-key lookup rather than a hash of all users.
+  SELECT chat_id, language, blocked_at FROM users WHERE id = e.user_id OFFSET 0
+) u`
 
 /**
  * Periods due a reminder at one offset: the user's last period (nothing not refunded ends
@@ -121,9 +125,9 @@ WHERE s.status = 'active'
   AND s.ends_at > $1::timestamptz AND s.ends_at <= $2::timestamptz
   AND s.created_at < s.ends_at - $3::double precision * interval '1 millisecond'
   AND u.blocked_at IS NULL
-  AND NOT EXISTS (
-    SELECT 1 FROM subscriptions o
-    WHERE o.user_id = s.user_id AND o.status <> 'refunded' AND o.ends_at > s.ends_at
+  AND s.ends_at >= (
+    SELECT max(o.ends_at) FROM subscriptions o
+    WHERE o.user_id = s.user_id AND o.status <> 'refunded'
   )
   AND NOT EXISTS (
     SELECT 1 FROM deliveries d WHERE d.dedupe_key = 'reminder:' || s.id || ':' || $4::text

@@ -6,6 +6,7 @@ import { BotConfig } from "@flatwatch/bot/BotConfig"
 import { PaymentsConfig } from "@flatwatch/subscriptions/Payments"
 import { PlansConfig } from "@flatwatch/subscriptions/Plans"
 import { SubscriptionsConfig } from "@flatwatch/subscriptions/Subscriptions"
+import { SubscriptionsComponentConfig } from "@flatwatch/subscriptions/SubscriptionsComponent"
 import { TelegramConfig } from "@flatwatch/telegram/TelegramConfig"
 import { Config } from "effect"
 import type { ComponentName } from "../Components.ts"
@@ -18,5 +19,5 @@ const databasePool = Config.all([
 export const ComponentConfigs: Record<ComponentName, Config.Config<unknown>> = {
   bot: Config.all([BotConfig, SubscriptionsConfig, PlansConfig, PaymentsConfig, databasePool]),
   parser: Config.all([TelegramConfig, databasePool]),
-  subscriptions: Config.all([TelegramConfig, SubscriptionsConfig, databasePool]),
+  subscriptions: Config.all([TelegramConfig, SubscriptionsComponentConfig, databasePool]),
 }
