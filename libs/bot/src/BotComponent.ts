@@ -1,36 +1,19 @@
-import { Database } from "@flatwatch/db/Database"
-import { TelegramConfig } from "@flatwatch/telegram/TelegramConfig"
-import { Data, Effect, Layer, Redacted } from "effect"
-import { Api, GrammyError } from "grammy"
+import type { Database, DatabaseError } from "@flatwatch/db/Database"
+import type { ConfigError } from "effect"
+import { Effect, Layer } from "effect"
+import { BotConfig } from "./BotConfig.ts"
+import { type BotStartError, servicesLayer, start } from "./BotServer.ts"
 
-export class BotError extends Data.TaggedError("BotError")<{
-  readonly reason: "TokenRejected" | "BotApi"
-  readonly message: string
-  readonly cause?: unknown
-}> {}
-
-/** The bot component (placeholder until the bot lands): proves its pool and its token work. */
-export const layer = Layer.scopedDiscard(
-  Effect.gen(function* () {
-    yield* Database.sql((sql) => sql`select 1`)
-    const config = yield* TelegramConfig
-    const api = new Api(Redacted.value(config.token), { apiRoot: config.apiRoot })
-    const me = yield* Effect.tryPromise({
-      // grammY types its signal with the abort-controller polyfill; the runtime one is compatible.
-      try: (signal) => api.getMe(signal as Parameters<typeof api.getMe>[0]),
-      catch: (cause) =>
-        cause instanceof GrammyError && cause.error_code === 401
-          ? new BotError({
-              reason: "TokenRejected",
-              message: "BOT_TOKEN was rejected by the Bot API (401 Unauthorized)",
-              cause,
-            })
-          : new BotError({
-              reason: "BotApi",
-              message: `getMe failed: ${String((cause as Error).message ?? cause)}`,
-              cause,
-            }),
-    })
-    yield* Effect.logInfo(`bot @${me.username} started`)
-  }),
-)
+/**
+ * The bot component: reads its config (BOT_TOKEN, BOT_MODE, ...), checks the token, and handles
+ * updates until its scope closes; then it stops fetching, lets the handlers in flight finish,
+ * and releases everything. Fails to build with `BotStartError` (`Unauthorized` for a rejected
+ * token) or a `ConfigError` naming the bad variable.
+ */
+export const layer: Layer.Layer<
+  never,
+  BotStartError | ConfigError.ConfigError | DatabaseError,
+  Database
+> = Layer.scopedDiscard(
+  Effect.flatMap(BotConfig, start).pipe(Effect.annotateLogs("component", "bot")),
+).pipe(Layer.provide(servicesLayer))

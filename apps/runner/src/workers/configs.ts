@@ -2,6 +2,7 @@
  * The configuration each component reads in its worker, validated by the runner before any
  * worker starts (so that a bad value stops start-up with one line naming the variable).
  */
+import { BotConfig } from "@flatwatch/bot/BotConfig"
 import { PaymentsConfig } from "@flatwatch/subscriptions/Payments"
 import { PlansConfig } from "@flatwatch/subscriptions/Plans"
 import { SubscriptionsConfig } from "@flatwatch/subscriptions/Subscriptions"
@@ -16,7 +17,7 @@ const databasePool = Config.all([
 ])
 
 export const ComponentConfigs: Record<ComponentName, Config.Config<unknown>> = {
-  bot: Config.all([TelegramConfig, SubscriptionsConfig, PlansConfig, PaymentsConfig, databasePool]),
+  bot: Config.all([BotConfig, SubscriptionsConfig, PlansConfig, PaymentsConfig, databasePool]),
   parser: Config.all([TelegramConfig, databasePool]),
   subscriptions: Config.all([TelegramConfig, SubscriptionsComponentConfig, databasePool]),
 }
