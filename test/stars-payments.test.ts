@@ -3,7 +3,7 @@
  * handlers live in libs/bot) turns the fake Bot API's pre_checkout_query and successful_payment
  * updates into `Payments` calls, over real HTTP and a real PostgreSQL.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test"
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { subscriptions, users } from "@flatwatch/db/schema"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
@@ -14,6 +14,9 @@ import { FakePayments } from "@flatwatch/telegram/FakeBotApiPayments"
 import { eq } from "drizzle-orm"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
 import { Bot } from "grammy"
+
+// Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
+setDefaultTimeout(30_000)
 
 const TOKEN = "777001:STARS-token_abcdefghijklmnopqrstuvwxyz"
 const DAY = 86_400_000

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from "bun:test"
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import {
   botSessions,
@@ -12,6 +12,9 @@ import {
 import { trialHash } from "@flatwatch/subscriptions/Subscriptions"
 import { eq } from "drizzle-orm"
 import { BotHarness } from "./BotTestKit.ts"
+
+// Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
+setDefaultTimeout(30_000)
 
 let h: BotHarness
 

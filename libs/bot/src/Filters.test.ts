@@ -1,10 +1,13 @@
-import { afterAll, expect, test } from "bun:test"
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { botSessions, listings, users } from "@flatwatch/db/schema"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
 import { Duration, Effect, Either, Layer, ManagedRuntime, TestClock, TestContext } from "effect"
 import { Filters, type FilterValues } from "./Filters.ts"
 import { SessionStore } from "./SessionStore.ts"
+
+// Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
+setDefaultTimeout(30_000)
 
 const runtime = ManagedRuntime.make(
   Layer.mergeAll(Filters.Default, SessionStore.Default).pipe(

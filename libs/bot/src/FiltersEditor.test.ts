@@ -1,9 +1,12 @@
-import { afterAll, beforeAll, expect, test } from "bun:test"
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { botSessions, filters, listings, subscriptions } from "@flatwatch/db/schema"
 import { eq } from "drizzle-orm"
 import { BotHarness, type BotHarness as Harness, type RunningBot, TestUser } from "./BotTestKit.ts"
 import { callbackData } from "./CallbackData.ts"
+
+// Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
+setDefaultTimeout(30_000)
 
 let h: Harness
 let bot: RunningBot

@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, expect, test } from "bun:test"
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { payments, subscriptions } from "@flatwatch/db/schema"
 import { FakePayments } from "@flatwatch/telegram/FakeBotApiPayments"
 import { eq } from "drizzle-orm"
 import { BotHarness, TEST_TOKEN, TestUser } from "./BotTestKit.ts"
 import { formatDate } from "./Format.ts"
+
+// Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
+setDefaultTimeout(30_000)
 
 const ADMIN = 950
 const DAY = 86_400_000

@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, expect, test } from "bun:test"
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { users } from "@flatwatch/db/schema"
 import { Option } from "effect"
 import { BotHarness, type RunningBot } from "./BotTestKit.ts"
+
+// Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
+setDefaultTimeout(30_000)
 
 const SECRET = "s3cret_Webhook-token"
 let h: BotHarness

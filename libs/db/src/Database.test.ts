@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { eq } from "drizzle-orm"
 import { Cause, Data, Effect, Either, Exit, Layer, ManagedRuntime, Option, Redacted } from "effect"
 import { Database, DatabaseError } from "./Database.ts"
 import { migrate } from "./Migrations.ts"
 import { deliveries, filters, listings, payments, users } from "./schema.ts"
 import * as TestDatabase from "./TestDatabase.ts"
+
+// Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
+setDefaultTimeout(30_000)
 
 const runtime = ManagedRuntime.make(TestDatabase.layer("db-test"))
 const run = <A, E>(effect: Effect.Effect<A, E, Database>) => runtime.runPromise(effect)

@@ -1,9 +1,12 @@
-import { afterAll, expect, test } from "bun:test"
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test"
 import { existsSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Exit, Logger, LogLevel, Redacted, Scope } from "effect"
 import postgres from "postgres"
 import { makeTempDir, start } from "./EmbeddedPostgres.ts"
+
+// Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
+setDefaultTimeout(30_000)
 
 const root = makeTempDir("flatwatch-embedded-")
 const spawned: number[] = []

@@ -1,7 +1,10 @@
-import { expect, test } from "bun:test"
+import { expect, setDefaultTimeout, test } from "bun:test"
 import { Config, Effect, Redacted } from "effect"
 import postgres from "postgres"
 import { migrate } from "./Migrations.ts"
+
+// Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
+setDefaultTimeout(30_000)
 
 /** An empty database (no migrations), dropped afterwards. */
 const withEmptyDatabase = <A>(use: (url: Redacted.Redacted<string>) => Promise<A>) =>

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { payments, subscriptions, users } from "@flatwatch/db/schema"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
@@ -16,6 +16,9 @@ import {
 } from "effect"
 import { Payments } from "./Payments.ts"
 import { Subscriptions } from "./Subscriptions.ts"
+
+// Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
+setDefaultTimeout(30_000)
 
 const runtime = ManagedRuntime.make(
   Layer.mergeAll(Payments.Default, Subscriptions.Default).pipe(

@@ -1,10 +1,13 @@
-import { afterAll, expect, test } from "bun:test"
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { users } from "@flatwatch/db/schema"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
 import { eq } from "drizzle-orm"
 import { Duration, Effect, Layer, ManagedRuntime, TestClock, TestContext } from "effect"
 import { Subscriptions } from "./Subscriptions.ts"
+
+// Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
+setDefaultTimeout(30_000)
 
 const runtime = ManagedRuntime.make(
   Subscriptions.Default.pipe(Layer.provideMerge(TestDatabase.layer("subscriptions-test"))),

@@ -1,4 +1,4 @@
-import { afterAll, expect, test } from "bun:test"
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { deliveries, subscriptions, users } from "@flatwatch/db/schema"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
@@ -18,6 +18,9 @@ import {
   TestContext,
 } from "effect"
 import { layer, SubscriptionsComponentConfig } from "./SubscriptionsComponent.ts"
+
+// Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
+setDefaultTimeout(30_000)
 
 const runtime = ManagedRuntime.make(
   TestDatabase.layer("subscriptions-component-test").pipe(

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { deliveries, subscriptions, users } from "@flatwatch/db/schema"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
@@ -25,6 +25,9 @@ import {
   SubscriptionsWorker,
   SubscriptionsWorkerConfig,
 } from "./SubscriptionsWorker.ts"
+
+// Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
+setDefaultTimeout(30_000)
 
 class TestDbUrl extends Context.Tag("TestDbUrl")<TestDbUrl, Redacted.Redacted<string>>() {}
 

@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, expect, test } from "bun:test"
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Api, Bot, GrammyError } from "grammy"
 import { FakeBotApi } from "./FakeBotApi.ts"
 import { FakePayments } from "./FakeBotApiPayments.ts"
+
+// Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
+setDefaultTimeout(30_000)
 
 const TOKEN = "424242:PAY-token_abcdefghijklmnopqrstuvwxyz"
 let fake: FakeBotApi

@@ -1,9 +1,12 @@
-import { afterAll, expect, test } from "bun:test"
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { users } from "@flatwatch/db/schema"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
 import { Effect, ManagedRuntime, TestClock, TestContext } from "effect"
 import { enqueue } from "./Outbox.ts"
+
+// Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
+setDefaultTimeout(30_000)
 
 const runtime = ManagedRuntime.make(TestDatabase.layer("outbox-test"))
 afterAll(() => runtime.dispose())
