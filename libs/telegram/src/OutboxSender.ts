@@ -435,7 +435,7 @@ export const make = (
             break
           }
           case "Failed": {
-            chatReadyAt.set(row.chatId, now + s.chatIntervalMs)
+            // No cooldown: nothing reached the chat.
             queueMark({ held, status: "failed", attempts, error: outcome.error, holdsSlot: true })
             yield* count(Metrics.failed, row.kind)
             yield* Effect.logWarning(

@@ -6,7 +6,7 @@
  * rows still `sending` with the lease this sender set, so a sender that stalled past its lease
  * cannot overwrite the row another sender has since claimed.
  */
-import { Database, type DatabaseError } from "@flatwatch/db/Database"
+import { Database, type DatabaseError, type Sql } from "@flatwatch/db/Database"
 import { Effect, ParseResult, Schema } from "effect"
 import type { AlertListing, Language } from "./ListingAlert.ts"
 import type { DeliveryKind } from "./Outbox.ts"
@@ -188,6 +188,30 @@ const CompletionRow = Schema.Struct({
   cancelled: Schema.Number,
 })
 
+/**
+ * The `v` (marks) and `marked` CTEs: applies each mark to its row if the row is still `sending`
+ * with the lease this sender holds.
+ */
+const markCtes = (sql: Sql, marks: string) => sql`
+  v AS (
+    SELECT * FROM jsonb_to_recordset(${marks}::jsonb) AS v(
+      id bigint, lease timestamptz, status delivery_status, attempts integer,
+      message_id bigint, sent_at timestamptz, error text, next_at timestamptz)
+  ), marked AS (
+    UPDATE deliveries d
+       SET status = v.status,
+           attempts = v.attempts,
+           telegram_message_id = coalesce(v.message_id, d.telegram_message_id),
+           sent_at = coalesce(v.sent_at, d.sent_at),
+           last_error = coalesce(v.error, d.last_error),
+           next_attempt_at = coalesce(v.next_at, d.next_attempt_at),
+           lease_until = NULL
+      FROM v
+     WHERE d.id = ANY (ARRAY(SELECT id FROM v)) AND d.id = v.id
+       AND d.status = 'sending' AND d.lease_until = v.lease
+    RETURNING d.id
+  )`
+
 /** Writes a batch of results (and their side effects) in one statement. */
 export const complete = (
   completion: Completion,
@@ -204,30 +228,24 @@ export const complete = (
       next_at: m.nextAt === undefined ? null : iso(m.nextAt),
     })),
   )
+  if (completion.blockedUsers.length === 0 && completion.deferrals.length === 0) {
+    // The common case (every send answered ok or failed for good): one plain UPDATE.
+    return Database.sql(
+      (sql) => sql`
+        WITH ${markCtes(sql, marks)}
+        SELECT (SELECT count(*) FROM marked)::int AS marked, 0 AS blocked, 0 AS cancelled`,
+    ).pipe(
+      Effect.flatMap((rows) => Effect.orDie(Schema.decodeUnknown(CompletionRow)(rows[0]))),
+      Effect.withSpan("OutboxStore.complete", { attributes: { marks: completion.marks.length } }),
+    )
+  }
   const blocked = JSON.stringify(completion.blockedUsers)
   const deferrals = JSON.stringify(
     completion.deferrals.map((d) => ({ user_id: d.userId, until: iso(d.until) })),
   )
   return Database.sql(
     (sql) => sql`
-      WITH v AS (
-        SELECT * FROM jsonb_to_recordset(${marks}::jsonb) AS v(
-          id bigint, lease timestamptz, status delivery_status, attempts integer,
-          message_id bigint, sent_at timestamptz, error text, next_at timestamptz)
-      ), marked AS (
-        UPDATE deliveries d
-           SET status = v.status,
-               attempts = v.attempts,
-               telegram_message_id = coalesce(v.message_id, d.telegram_message_id),
-               sent_at = coalesce(v.sent_at, d.sent_at),
-               last_error = coalesce(v.error, d.last_error),
-               next_attempt_at = coalesce(v.next_at, d.next_attempt_at),
-               lease_until = NULL
-          FROM v
-         WHERE d.id = ANY (ARRAY(SELECT id FROM v)) AND d.id = v.id
-           AND d.status = 'sending' AND d.lease_until = v.lease
-        RETURNING d.id
-      ), blocked_ids AS (
+      WITH ${markCtes(sql, marks)}, blocked_ids AS (
         SELECT jsonb_array_elements_text(${blocked}::jsonb)::bigint AS id
       ), blocked AS (
         UPDATE users SET blocked_at = ${iso(completion.now)}::timestamptz,
@@ -255,9 +273,7 @@ export const complete = (
              (SELECT count(*) FROM cancelled)::int AS cancelled`,
   ).pipe(
     Effect.flatMap((rows) => Effect.orDie(Schema.decodeUnknown(CompletionRow)(rows[0]))),
-    Effect.withSpan("OutboxStore.complete", {
-      attributes: { marks: completion.marks.length },
-    }),
+    Effect.withSpan("OutboxStore.complete", { attributes: { marks: completion.marks.length } }),
   )
 }
 
