@@ -398,11 +398,11 @@ export const make = (
         ),
       )
 
-    const backoff = (attempt: number) =>
-      Effect.map(Random.next, (r) => {
-        const full = Math.min(s.retryMaxMs, s.retryBaseMs * 2 ** Math.max(0, attempt - 1))
-        return Math.round(full / 2 + (r * full) / 2) // "equal jitter": half fixed, half random
-      })
+    /** Exponential backoff with "equal jitter" (half fixed, half random); `r` in [0, 1). */
+    const backoff = (attempt: number, r: number) => {
+      const full = Math.min(s.retryMaxMs, s.retryBaseMs * 2 ** Math.max(0, attempt - 1))
+      return Math.round(full / 2 + (r * full) / 2)
+    }
 
     /** Removes a chat's rows from the buffer (they are returned to the marker by the caller). */
     const takeChat = (chatId: number): Held[] => {
@@ -411,143 +411,178 @@ export const make = (
       return taken
     }
 
-    /** Applies an outcome to the in-memory state and queues its marks. */
+    /**
+     * Applies an outcome to the in-memory state and queues its marks, all synchronously (no
+     * other fiber can see a half-applied outcome); returns the metrics and logs to emit.
+     */
+    const apply = (
+      held: Held,
+      outcome: Outcome,
+      now: number,
+      random: readonly [number, number],
+    ): ReadonlyArray<Effect.Effect<void>> => {
+      const { row } = held
+      const attempts = row.attempts + 1
+      const done: Array<Effect.Effect<void>> = []
+      switch (outcome._tag) {
+        case "Sent": {
+          transientStreak = 0
+          chatReadyAt.set(row.chatId, now + s.chatIntervalMs)
+          queueMark({
+            held,
+            status: "sent",
+            attempts,
+            messageId: outcome.messageId,
+            sentAt: outcome.at,
+            holdsSlot: true,
+          })
+          done.push(
+            count(Metrics.sent, row.kind),
+            Effect.logDebug(`sent delivery ${row.id} (${row.kind}) to ${row.chatId}`),
+          )
+          break
+        }
+        case "Failed": {
+          // No cooldown: nothing reached the chat.
+          queueMark({ held, status: "failed", attempts, error: outcome.error, holdsSlot: true })
+          done.push(
+            count(Metrics.failed, row.kind),
+            Effect.logWarning(
+              `delivery ${row.id} (${row.kind}) to ${row.chatId} failed: ${outcome.error}`,
+            ),
+          )
+          break
+        }
+        case "Transient": {
+          transientStreak += 1
+          pausedUntil = Math.max(
+            pausedUntil,
+            now + Math.min(backoff(transientStreak, random[0]), 60_000),
+          )
+          if (attempts >= s.maxAttempts) {
+            const error = `gave up after ${attempts} attempts: ${outcome.error}`
+            queueMark({ held, status: "failed", attempts, error, holdsSlot: true })
+            done.push(
+              count(Metrics.failed, row.kind),
+              Effect.logWarning(`delivery ${row.id} (${row.kind}) failed: ${error}`),
+            )
+            break
+          }
+          const nextAt = now + backoff(attempts, random[1])
+          queueMark({
+            held,
+            status: "pending",
+            attempts,
+            error: outcome.error,
+            nextAt,
+            holdsSlot: true,
+            ...(row.userId === null ? {} : { defer: { userId: row.userId, until: nextAt } }),
+          })
+          // The chat's later rows wait behind the retried one, so the chat keeps its order.
+          for (const later of takeChat(row.chatId)) {
+            queueMark({
+              held: later,
+              status: "pending",
+              attempts: later.row.attempts,
+              nextAt,
+              holdsSlot: false,
+            })
+          }
+          done.push(
+            count(Metrics.retried, row.kind),
+            Effect.logInfo(
+              `delivery ${row.id} (${row.kind}) will be retried in ${nextAt - now} ms: ${outcome.error}`,
+            ),
+          )
+          break
+        }
+        case "Blocked": {
+          queueMark({
+            held,
+            status: "cancelled",
+            attempts,
+            error: outcome.error,
+            holdsSlot: true,
+            ...(row.userId === null ? {} : { blockUser: row.userId }),
+          })
+          for (const other of takeChat(row.chatId)) {
+            queueMark({
+              held: other,
+              status: "cancelled",
+              attempts: other.row.attempts,
+              error: "the user blocked the bot",
+              holdsSlot: false,
+            })
+          }
+          done.push(
+            count(Metrics.cancelled, row.kind),
+            Effect.logInfo(
+              `chat ${row.chatId} blocked the bot (${outcome.error}); cancelling its messages`,
+            ),
+          )
+          break
+        }
+        case "RateLimited": {
+          // Not the message's fault: back to the front of the queue, no attempt used.
+          inflight.delete(row.id)
+          buffer.unshift(held)
+          pausedUntil = Math.max(pausedUntil, now + outcome.retryAfter * 1000)
+          done.push(
+            count(Metrics.rateLimited),
+            Effect.logWarning(
+              `Telegram answered 429: pausing for ${outcome.retryAfter} s (delivery ${row.id})`,
+            ),
+          )
+          break
+        }
+        case "Unauthorized": {
+          inflight.delete(row.id)
+          buffer.unshift(held)
+          pausedUntil = Math.max(pausedUntil, now + Math.min(s.retryMaxMs, 60_000))
+          done.push(
+            Effect.logError(
+              `the Bot API rejected the bot token (${outcome.error}); pausing sends, check BOT_TOKEN`,
+            ),
+          )
+          break
+        }
+        case "Aborted": {
+          queueMark({ held, status: "pending", attempts: row.attempts, holdsSlot: true })
+          break
+        }
+      }
+      busyChats.delete(row.chatId)
+      poke()
+      return done
+    }
+
     const settle = (held: Held, outcome: Outcome): Effect.Effect<void> =>
       Effect.gen(function* () {
-        const { row } = held
         const now = yield* Clock.currentTimeMillis
-        busyChats.delete(row.chatId)
-        const attempts = row.attempts + 1
-        switch (outcome._tag) {
-          case "Sent": {
-            transientStreak = 0
-            chatReadyAt.set(row.chatId, now + s.chatIntervalMs)
-            queueMark({
-              held,
-              status: "sent",
-              attempts,
-              messageId: outcome.messageId,
-              sentAt: outcome.at,
-              holdsSlot: true,
-            })
-            yield* count(Metrics.sent, row.kind)
-            yield* Effect.logDebug(`sent delivery ${row.id} (${row.kind}) to ${row.chatId}`)
-            break
-          }
-          case "Failed": {
-            // No cooldown: nothing reached the chat.
-            queueMark({ held, status: "failed", attempts, error: outcome.error, holdsSlot: true })
-            yield* count(Metrics.failed, row.kind)
-            yield* Effect.logWarning(
-              `delivery ${row.id} (${row.kind}) to ${row.chatId} failed: ${outcome.error}`,
-            )
-            break
-          }
-          case "Transient": {
-            transientStreak += 1
-            const pause = yield* backoff(transientStreak)
-            pausedUntil = Math.max(pausedUntil, now + Math.min(pause, 60_000))
-            if (attempts >= s.maxAttempts) {
-              const error = `gave up after ${attempts} attempts: ${outcome.error}`
-              queueMark({ held, status: "failed", attempts, error, holdsSlot: true })
-              yield* count(Metrics.failed, row.kind)
-              yield* Effect.logWarning(`delivery ${row.id} (${row.kind}) failed: ${error}`)
-              break
-            }
-            const nextAt = now + (yield* backoff(attempts))
-            queueMark({
-              held,
-              status: "pending",
-              attempts,
-              error: outcome.error,
-              nextAt,
-              holdsSlot: true,
-              ...(row.userId === null ? {} : { defer: { userId: row.userId, until: nextAt } }),
-            })
-            // The chat's later rows wait behind the retried one, so the chat keeps its order.
-            for (const later of takeChat(row.chatId)) {
-              queueMark({
-                held: later,
-                status: "pending",
-                attempts: later.row.attempts,
-                nextAt,
-                holdsSlot: false,
-              })
-            }
-            yield* count(Metrics.retried, row.kind)
-            yield* Effect.logInfo(
-              `delivery ${row.id} (${row.kind}) will be retried in ${nextAt - now} ms: ${outcome.error}`,
-            )
-            break
-          }
-          case "Blocked": {
-            queueMark({
-              held,
-              status: "cancelled",
-              attempts,
-              error: outcome.error,
-              holdsSlot: true,
-              ...(row.userId === null ? {} : { blockUser: row.userId }),
-            })
-            const others = takeChat(row.chatId)
-            for (const other of others) {
-              queueMark({
-                held: other,
-                status: "cancelled",
-                attempts: other.row.attempts,
-                error: "the user blocked the bot",
-                holdsSlot: false,
-              })
-            }
-            yield* count(Metrics.cancelled, row.kind, 1)
-            yield* Effect.logInfo(
-              `chat ${row.chatId} blocked the bot (${outcome.error}); cancelling its messages`,
-            )
-            break
-          }
-          case "RateLimited": {
-            // Not the message's fault: back to the front of the queue, no attempt used.
-            inflight.delete(row.id)
-            buffer.unshift(held)
-            pausedUntil = Math.max(pausedUntil, now + outcome.retryAfter * 1000)
-            yield* count(Metrics.rateLimited)
-            yield* Effect.logWarning(
-              `Telegram answered 429: pausing for ${outcome.retryAfter} s (delivery ${row.id})`,
-            )
-            break
-          }
-          case "Unauthorized": {
-            inflight.delete(row.id)
-            buffer.unshift(held)
-            pausedUntil = Math.max(pausedUntil, now + Math.min(s.retryMaxMs, 60_000))
-            yield* Effect.logError(
-              `the Bot API rejected the bot token (${outcome.error}); pausing sends, check BOT_TOKEN`,
-            )
-            break
-          }
-          case "Aborted": {
-            queueMark({ held, status: "pending", attempts: row.attempts, holdsSlot: true })
-            break
-          }
-        }
-        poke()
+        const random = [yield* Random.next, yield* Random.next] as const
+        yield* Effect.all(apply(held, outcome, now, random), { discard: true })
       })
 
+    /** Moves a buffered row in flight and forks its send, atomically (even on interruption). */
     const startSend = (held: Held) =>
-      Effect.gen(function* () {
+      Effect.suspend(() => {
+        // Found again here: other fibers may have reshuffled the buffer since it was picked.
+        const index = buffer.indexOf(held)
+        if (index < 0) return Effect.void
+        buffer.splice(index, 1)
         inflight.set(held.row.id, held)
         busyChats.add(held.row.chatId)
-        // Settling must not be cut short: a row would stay `sending` and its slot taken.
-        yield* FiberSet.run(
+        // Only the Bot API call can be interrupted (shutdown aborts it); settling must not be
+        // cut short, or the row would stay `sending` and its slot taken.
+        return FiberSet.run(
           sends,
-          Effect.uninterruptibleMask((restore) =>
-            restore(deliver(held)).pipe(
-              Effect.onInterrupt(() => settle(held, { _tag: "Aborted" })),
-              Effect.flatMap((outcome) => settle(held, outcome)),
-            ),
+          Effect.interruptible(deliver(held)).pipe(
+            Effect.onInterrupt(() => settle(held, { _tag: "Aborted" })),
+            Effect.flatMap((outcome) => settle(held, outcome)),
+            Effect.uninterruptible,
           ),
         )
-      })
+      }).pipe(Effect.uninterruptible)
 
     // --- the dispatcher: claims and starts sends ---
 
@@ -592,6 +627,8 @@ export const make = (
         Effect.tap((rows) =>
           Effect.gen(function* () {
             claimFailures = 0
+            // A full batch: there is likely more. Otherwise wait for a NOTIFY or the next poll
+            // (a claim per trickling row, not two).
             wantClaim = rows.length === s.batchSize
             nextPollAt = now + s.pollMs
             for (const row of rows) {
@@ -650,7 +687,6 @@ export const make = (
           yield* sleepOrPoke(wait)
           return
         }
-        buffer.splice(pick.index, 1)
         yield* startSend(held)
         return
       }
