@@ -1,13 +1,11 @@
 import { afterAll, expect, test } from "bun:test"
-import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { existsSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Exit, Logger, LogLevel, Redacted, Scope } from "effect"
 import postgres from "postgres"
-import { start } from "./EmbeddedPostgres.ts"
+import { makeTempDir, start } from "./EmbeddedPostgres.ts"
 
-const root = mkdtempSync(join(tmpdir(), "flatwatch-embedded-"))
-chmodSync(root, 0o755)
+const root = makeTempDir("flatwatch-embedded-")
 const spawned: number[] = []
 afterAll(() => {
   for (const pid of spawned) {

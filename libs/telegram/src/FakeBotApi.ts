@@ -6,6 +6,7 @@
  */
 import { Effect, type Scope } from "effect"
 import { FakeBotApiLimits } from "./FakeBotApiLimits.ts"
+import { installPayments } from "./FakeBotApiPayments.ts"
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 export type Params = Record<string, unknown>
@@ -330,6 +331,7 @@ export class FakeBotApi {
     this.handlers.set("editMessageReplyMarkup", ({ token, params }) =>
       ok(this.botMessage(token, params, { message_id: Number(params.message_id) })),
     )
+    installPayments(this)
   }
 
   private async getUpdates({ token, params }: CallContext): Promise<Answer> {

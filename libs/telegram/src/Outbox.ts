@@ -1,5 +1,5 @@
 import { Database, type DatabaseError } from "@flatwatch/db/Database"
-import { deliveries } from "@flatwatch/db/schema"
+import type { deliveries } from "@flatwatch/db/schema"
 import { Clock, Effect, Schema } from "effect"
 
 export type DeliveryKind = (typeof deliveries.kind.enumValues)[number]
@@ -46,34 +46,38 @@ export interface NewDelivery {
 /**
  * Queues messages in the outbox (`deliveries`). Idempotent on `dedupeKey`; joins the current
  * transaction, so a message is queued exactly when the change that causes it commits.
- * Returns how many rows were new.
+ * Returns how many rows were new. All rows go in one statement with one parameter (a JSON
+ * array), however many there are.
  */
 export const enqueue = (
   rows: ReadonlyArray<NewDelivery>,
 ): Effect.Effect<number, DatabaseError, Database> =>
   rows.length === 0
     ? Effect.succeed(0)
-    : Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Database.query((db) =>
-          db
-            .insert(deliveries)
-            .values(
-              rows.map((r) => ({
-                userId: r.userId,
-                chatId: r.chatId,
-                kind: r.kind,
-                dedupeKey: r.dedupeKey,
-                listingId: r.listingId ?? null,
-                filterId: r.filterId ?? null,
-                payload: r.payload ?? null,
-                // Business time comes from the Effect Clock (tests move it), not the server's now().
-                nextAttemptAt: r.notBefore ?? new Date(now),
-              })),
-            )
-            .onConflictDoNothing({ target: deliveries.dedupeKey })
-            .returning({ id: deliveries.id }),
-        ),
-      ).pipe(
+    : Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const records = rows.map((r) => ({
+          user_id: r.userId,
+          chat_id: r.chatId,
+          kind: r.kind,
+          dedupe_key: r.dedupeKey,
+          listing_id: r.listingId ?? null,
+          filter_id: r.filterId ?? null,
+          payload: r.payload ?? null,
+          // Business time comes from the Effect Clock (tests move it), not the server's now().
+          next_attempt_at: (r.notBefore ?? new Date(now)).toISOString(),
+        }))
+        return Database.sql(
+          (sql) => sql<{ id: string }[]>`
+            insert into deliveries
+              (user_id, chat_id, kind, dedupe_key, listing_id, filter_id, payload, next_attempt_at)
+            select user_id, chat_id, kind, dedupe_key, listing_id, filter_id, payload, next_attempt_at
+            from jsonb_to_recordset(${JSON.stringify(records)}::jsonb) as r(
+              user_id bigint, chat_id bigint, kind delivery_kind, dedupe_key text,
+              listing_id bigint, filter_id integer, payload jsonb, next_attempt_at timestamptz)
+            on conflict (dedupe_key) do nothing
+            returning id`,
+        )
+      }).pipe(
         Effect.map((inserted) => inserted.length),
         Effect.withSpan("Outbox.enqueue", { attributes: { rows: rows.length } }),
       )

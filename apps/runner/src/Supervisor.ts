@@ -1,0 +1,240 @@
+/**
+ * Starts one Bun Worker per component and keeps it running: a worker that closes or errors
+ * without being asked is restarted with exponential backoff (1 s doubling to 60 s, reset after
+ * 5 minutes healthy) while the others keep running. Shutdown asks every worker to stop and waits
+ * up to a deadline, then terminates the late ones.
+ */
+import { Clock, Deferred, Duration, Effect, Either, Fiber, Runtime, type Scope } from "effect"
+import { decodeToRunner, encodeToWorker, type MetricSample, Shutdown } from "./WorkerProtocol.ts"
+
+export interface ComponentSpec {
+  readonly name: string
+  /** The worker entry file. */
+  readonly entry: URL
+}
+
+export type ComponentStatus = "starting" | "ready" | "backoff" | "stopping" | "stopped"
+
+export interface ComponentSnapshot {
+  readonly name: string
+  readonly status: ComponentStatus
+  readonly restarts: number
+  readonly lastHeartbeatAt: number | undefined
+  readonly metrics: ReadonlyArray<MetricSample>
+  readonly heapUsed: number | undefined
+  readonly lastError: string | undefined
+}
+
+export interface BackoffPolicy {
+  readonly initial: Duration.Duration
+  readonly max: Duration.Duration
+  /** A worker that ran this long after being ready restarts with the initial delay again. */
+  readonly resetAfter: Duration.Duration
+}
+
+export const defaultBackoff: BackoffPolicy = {
+  initial: Duration.seconds(1),
+  max: Duration.seconds(60),
+  resetAfter: Duration.minutes(5),
+}
+
+export interface SupervisorOptions {
+  readonly components: ReadonlyArray<ComponentSpec>
+  /** The environment each worker starts with (the resolved DATABASE_URL included). */
+  readonly env: Record<string, string>
+  readonly backoff?: BackoffPolicy
+}
+
+interface Running {
+  readonly worker: Worker
+  readonly closed: Deferred.Deferred<{ readonly code: number; readonly reason: string }>
+}
+
+interface State {
+  status: ComponentStatus
+  restarts: number
+  lastHeartbeatAt: number | undefined
+  readyAt: number | undefined
+  metrics: ReadonlyArray<MetricSample>
+  heapUsed: number | undefined
+  lastError: string | undefined
+  running: Running | undefined
+}
+
+export interface ShutdownResult {
+  /** Components whose worker missed the deadline and was terminated. */
+  readonly timedOut: ReadonlyArray<string>
+}
+
+export interface Supervisor {
+  readonly snapshot: () => ReadonlyArray<ComponentSnapshot>
+  readonly shutdown: (deadline: Duration.DurationInput) => Effect.Effect<ShutdownResult>
+}
+
+export const make = (options: SupervisorOptions): Effect.Effect<Supervisor, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const backoff = options.backoff ?? defaultBackoff
+    // Worker events arrive as callbacks: they log through the runner's runtime (its logger).
+    const runtime = yield* Effect.runtime<never>()
+    const log = (effect: Effect.Effect<void>) => Runtime.runFork(runtime)(effect)
+    const states = new Map<string, State>()
+    let stopping = false
+
+    const startWorker = (spec: ComponentSpec, state: State) =>
+      Effect.gen(function* () {
+        const closed = yield* Deferred.make<{ readonly code: number; readonly reason: string }>()
+        let fatal: string | undefined
+        const worker = new Worker(spec.entry.href, { env: options.env, name: spec.name })
+        worker.addEventListener("message", (event: MessageEvent) => {
+          const decoded = decodeToRunner(event.data)
+          if (Either.isLeft(decoded)) {
+            log(Effect.logWarning(`unreadable message from ${spec.name} worker`))
+            return
+          }
+          const message = decoded.right
+          const at = Date.now()
+          switch (message._tag) {
+            case "Ready":
+              state.status = "ready"
+              state.readyAt = at
+              state.lastHeartbeatAt = at
+              state.lastError = undefined
+              log(Effect.logInfo(`component ${spec.name} is ready`))
+              break
+            case "Heartbeat":
+              state.lastHeartbeatAt = at
+              state.metrics = message.metrics
+              state.heapUsed = message.heapUsed
+              break
+            case "Fatal":
+              fatal = message.message
+              state.lastError = message.message
+              break
+            case "Stopped":
+              state.status = "stopped"
+              break
+          }
+        })
+        worker.addEventListener("error", (event: ErrorEvent) => {
+          fatal ??= event.message || "uncaught error"
+          state.lastError = fatal
+          // Make sure an errored worker ends, so that it is restarted.
+          worker.terminate()
+        })
+        worker.addEventListener("close", (event: Event) => {
+          const code = (event as CloseEvent).code ?? 0
+          Deferred.unsafeDone(
+            closed,
+            Effect.succeed({ code, reason: fatal ?? `worker exited with code ${code}` }),
+          )
+        })
+        return { worker, closed } satisfies Running
+      })
+
+    const supervise = (spec: ComponentSpec, state: State) =>
+      Effect.gen(function* () {
+        let delay = backoff.initial
+        while (!stopping) {
+          state.status = "starting"
+          state.readyAt = undefined
+          const running = yield* startWorker(spec, state)
+          state.running = running
+          const ended = yield* Deferred.await(running.closed)
+          state.running = undefined
+          if (stopping) break
+          const now = yield* Clock.currentTimeMillis
+          if (
+            state.readyAt !== undefined &&
+            now - state.readyAt >= Duration.toMillis(backoff.resetAfter)
+          ) {
+            delay = backoff.initial
+          }
+          state.status = "backoff"
+          state.restarts += 1
+          state.lastError = ended.reason
+          yield* Effect.logError(
+            `component ${spec.name} stopped unexpectedly (${ended.reason}); restarting in ${Duration.format(delay)} (restart ${state.restarts})`,
+          )
+          yield* Effect.sleep(delay)
+          delay = Duration.min(Duration.times(delay, 2), backoff.max)
+        }
+      }).pipe(Effect.annotateLogs("component", spec.name))
+
+    // If the runner's scope closes without a graceful shutdown, no worker may outlive it.
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        stopping = true
+        for (const state of states.values()) state.running?.worker.terminate()
+      }),
+    )
+
+    const fibers: Array<Fiber.RuntimeFiber<void>> = []
+    for (const spec of options.components) {
+      const state: State = {
+        status: "starting",
+        restarts: 0,
+        lastHeartbeatAt: undefined,
+        readyAt: undefined,
+        metrics: [],
+        heapUsed: undefined,
+        lastError: undefined,
+        running: undefined,
+      }
+      states.set(spec.name, state)
+      fibers.push(yield* Effect.forkScoped(supervise(spec, state)))
+    }
+
+    const shutdown = (deadline: Duration.DurationInput) =>
+      Effect.gen(function* () {
+        stopping = true
+        const live = [...states.entries()].flatMap(([name, state]) => {
+          const running = state.running
+          if (running === undefined) {
+            state.status = "stopped"
+            return []
+          }
+          state.status = "stopping"
+          running.worker.postMessage(encodeToWorker(new Shutdown()))
+          return [{ name, state, running }]
+        })
+        const timedOut: string[] = []
+        yield* Effect.forEach(
+          live,
+          ({ name, state, running }) =>
+            Deferred.await(running.closed).pipe(
+              Effect.timeout(deadline),
+              Effect.catchTag("TimeoutException", () =>
+                Effect.gen(function* () {
+                  timedOut.push(name)
+                  yield* Effect.logError(
+                    `component ${name} did not stop within ${Duration.format(Duration.decode(deadline))}; terminating its worker`,
+                  )
+                  running.worker.terminate()
+                  yield* Deferred.await(running.closed).pipe(
+                    Effect.timeout("2 seconds"),
+                    Effect.ignore,
+                  )
+                }),
+              ),
+              Effect.tap(() => Effect.logInfo(`component ${name} stopped`)),
+              Effect.ensuring(Effect.sync(() => (state.status = "stopped"))),
+            ),
+          { concurrency: "unbounded", discard: true },
+        )
+        yield* Fiber.interruptAll(fibers)
+        return { timedOut }
+      })
+
+    const snapshot = () =>
+      [...states.entries()].map(([name, s]) => ({
+        name,
+        status: s.status,
+        restarts: s.restarts,
+        lastHeartbeatAt: s.lastHeartbeatAt,
+        metrics: s.metrics,
+        heapUsed: s.heapUsed,
+        lastError: s.lastError,
+      }))
+
+    return { snapshot, shutdown }
+  })

@@ -1,0 +1,4 @@
+import { layer } from "@flatwatch/bot/BotComponent"
+import { runWorker } from "../WorkerHost.ts"
+
+runWorker("bot", layer)

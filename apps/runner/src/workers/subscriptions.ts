@@ -1,0 +1,4 @@
+import { layer } from "@flatwatch/subscriptions/SubscriptionsComponent"
+import { runWorker } from "../WorkerHost.ts"
+
+runWorker("subscriptions", layer)

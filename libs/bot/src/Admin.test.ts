@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, expect, test } from "bun:test"
+import { Database } from "@flatwatch/db/Database"
+import { deliveries, sourceRuns, sourceState, subscriptions, users } from "@flatwatch/db/schema"
+import { asc, eq } from "drizzle-orm"
+import { BotHarness } from "./BotTestKit.ts"
+
+const ADMIN = 900
+let h: BotHarness
+
+beforeAll(async () => {
+  h = await BotHarness.start()
+  await h.startBot({ ADMIN_IDS: `${ADMIN}, 901` })
+})
+afterAll(() => h.stop())
+
+const UNKNOWN = "I did not understand that. Use the buttons below, or send /help."
+
+test("admin commands do not exist for other users", async () => {
+  const user = h.user(301, { language_code: "en" })
+  await user.send("/start")
+  for (const command of [
+    "/stats",
+    "/sources",
+    "/broadcast hi all",
+    "/grant 301 30",
+    "/refund abc",
+  ]) {
+    expect((await user.send(command)).text).toBe(UNKNOWN)
+  }
+  const subs = await h.query(
+    Database.query((db) => db.select().from(subscriptions).where(eq(subscriptions.userId, 301))),
+  )
+  expect(subs).toHaveLength(0)
+  expect(await h.query(Database.query((db) => db.$count(deliveries)))).toBe(0)
+  // A broadcast button pressed by a non-admin is refused.
+  expect(await user.pressData("bc:send:abc123", 1)).toMatchObject({
+    text: "This button is out of date.",
+  })
+})
+
+test("/broadcast shows a preview, then queues one delivery per user who has not blocked the bot", async () => {
+  const admin = h.user(ADMIN, { language_code: "en" })
+  await admin.send("/start")
+  for (const id of [302, 303, 304]) await h.user(id, { language_code: "ru" }).send("/start")
+  await h.query(
+    Database.query((db) =>
+      db.update(users).set({ blockedAt: new Date() }).where(eq(users.id, 304)),
+    ),
+  )
+  const preview = await admin.send("/broadcast New: <b>price drops</b> & more")
+  // 301, 302, 303 and the admin; 304 blocked the bot.
+  expect(preview.text).toBe(
+    "📣 <b>Preview</b>: this goes to 4 users.\n\nNew: &lt;b&gt;price drops&lt;/b&gt; &amp; more",
+  )
+  expect(await h.query(Database.query((db) => db.$count(deliveries)))).toBe(0)
+  const sendButton = h.chats.findButton(ADMIN, "📣 Send to 4 users")
+  await admin.press("📣 Send to 4 users")
+  expect(admin.last()?.text).toContain("📣 Queued for 4 users.")
+  const rows = await h.query(
+    Database.query((db) => db.select().from(deliveries).orderBy(asc(deliveries.userId))),
+  )
+  expect(rows.map((r) => r.userId)).toEqual([301, 302, 303, ADMIN])
+  expect(rows.every((r) => r.kind === "broadcast" && r.status === "pending")).toBe(true)
+  expect(rows[0]?.payload).toEqual({ text: "New: &lt;b&gt;price drops&lt;/b&gt; &amp; more" })
+  const id = /^broadcast:([a-z0-9]+):301$/.exec(rows[0]?.dedupeKey ?? "")?.[1]
+  expect(id).toBeDefined()
+  expect(rows.map((r) => r.dedupeKey)).toEqual(
+    [301, 302, 303, ADMIN].map((u) => `broadcast:${id}:${u}`),
+  )
+  // Pressing the old button again queues nothing more.
+  const again = await admin.pressData(
+    sendButton?.button.callback_data ?? "",
+    sendButton?.message.messageId ?? 1,
+  )
+  expect(again.text).toBe("This button is out of date.")
+  expect(await h.query(Database.query((db) => db.$count(deliveries)))).toBe(4)
+})
+
+test("/broadcast can be cancelled, and without a text shows how to use it", async () => {
+  const admin = h.user(ADMIN, { language_code: "en" })
+  expect((await admin.send("/broadcast")).text).toContain("Usage: <code>/broadcast")
+  expect((await admin.send(`/broadcast ${"&".repeat(1000)}`)).text).toBe(
+    "A broadcast can be at most 3500 characters; shorten it.",
+  )
+  await admin.send("/broadcast never mind")
+  await admin.press("✖ Cancel")
+  expect(admin.last()?.text).toBe("Broadcast cancelled.")
+  expect(await h.query(Database.query((db) => db.$count(deliveries)))).toBe(4)
+})
+
+test("/grant adds days to a user, who is told", async () => {
+  const admin = h.user(ADMIN, { language_code: "en" })
+  const user = h.user(302)
+  const before = user.messages().length
+  const reply = await admin.send("/grant 302 7")
+  expect(reply.text).toMatch(
+    /^Granted 7 days to 302: access until \d+ \w+ \d{4} at \d\d:\d\d UTC\.$/,
+  )
+  const subs = await h.query(
+    Database.query((db) => db.select().from(subscriptions).where(eq(subscriptions.userId, 302))),
+  )
+  expect(subs).toHaveLength(1)
+  expect(subs[0]?.plan).toBe("grant")
+  const days = ((subs[0]?.endsAt.getTime() ?? 0) - (subs[0]?.startsAt.getTime() ?? 0)) / 86_400_000
+  expect(days).toBe(7)
+  const told = await h.chats.waitUntil(() => user.messages()[before])
+  expect(told.text).toContain("🎁 Вам подарено 7 дней: подписка активна до")
+  expect((await admin.send("/grant 999999 7")).text).toBe("No user with id 999999.")
+  expect((await admin.send("/grant 302 0")).text).toContain("Usage: <code>/grant")
+  expect((await admin.send("/grant me please")).text).toContain("Usage: <code>/grant")
+})
+
+test("/stats and /sources report what is in the database", async () => {
+  const admin = h.user(ADMIN, { language_code: "en" })
+  const stats = await admin.send("/stats")
+  expect(stats.text).toContain("Users: 5 (blocked the bot: 1)")
+  expect(stats.text).toContain("Paying subscribers now: 1")
+  expect(stats.text).toContain("Outbox waiting: 4")
+  expect((await admin.send("/sources")).text).toBe("🛰 No source has run yet.")
+  const at = new Date()
+  await h.query(
+    Database.query((db) =>
+      db.insert(sourceState).values({
+        source: "bayut",
+        status: "blocked",
+        lastRunAt: at,
+        lastError: "HTTP 403 <captcha>",
+      }),
+    ),
+  )
+  await h.query(
+    Database.query((db) =>
+      db.insert(sourceRuns).values({ source: "bayut", startedAt: at, outcome: "blocked" }),
+    ),
+  )
+  const sources = await admin.send("/sources")
+  expect(sources.text).toContain("<b>bayut</b>: blocked")
+  expect(sources.text).toContain("(blocked), last success —")
+  expect(sources.text).toContain("error: HTTP 403 &lt;captcha&gt;")
+})
+
+test("/paysupport with a text reaches the admins, in their language", async () => {
+  await h.user(901, { language_code: "ru" }).send("/start")
+  const user = h.user(305, { language_code: "en", username: "payer" })
+  const reply = await user.send("/paysupport I paid <twice>")
+  expect(reply.text).toBe("Thank you: your message has reached our team. We will answer you here.")
+  const toAdmin = h.chats.messages(ADMIN).findLast((m) => m.text.includes("Payment support"))
+  expect(toAdmin?.text).toContain("(id <code>305</code>)")
+  expect(toAdmin?.text).toContain("I paid &lt;twice&gt;")
+  expect(h.chats.last(901)?.text).toContain("Помощь с оплатой")
+})

@@ -1,0 +1,19 @@
+import type { Database, DatabaseError } from "@flatwatch/db/Database"
+import type { ConfigError } from "effect"
+import { Effect, Layer } from "effect"
+import { BotConfig } from "./BotConfig.ts"
+import { type BotStartError, servicesLayer, start } from "./BotServer.ts"
+
+/**
+ * The bot component: reads its config (BOT_TOKEN, BOT_MODE, ...), checks the token, and handles
+ * updates until its scope closes; then it stops fetching, lets the handlers in flight finish,
+ * and releases everything. Fails to build with `BotStartError` (`Unauthorized` for a rejected
+ * token) or a `ConfigError` naming the bad variable.
+ */
+export const layer: Layer.Layer<
+  never,
+  BotStartError | ConfigError.ConfigError | DatabaseError,
+  Database
+> = Layer.scopedDiscard(
+  Effect.flatMap(BotConfig, start).pipe(Effect.annotateLogs("component", "bot")),
+).pipe(Layer.provide(servicesLayer))

@@ -1,0 +1,135 @@
+import { TelegramConfig } from "@flatwatch/telegram/TelegramConfig"
+import { Config, ConfigError, Either, Option, Redacted } from "effect"
+import { isMarketId, type Market, markets } from "./Markets.ts"
+
+/** How updates reach the bot: long polling (default) or a webhook served by `Bun.serve`. */
+export type BotMode = "polling" | "webhook"
+
+export interface WebhookConfig {
+  /** The public URL Telegram posts to; its path is the path the server answers on. */
+  readonly url: string
+  /** Sent back by Telegram in `X-Telegram-Bot-Api-Secret-Token`; anything else gets 401. */
+  readonly secret: Redacted.Redacted<string>
+  readonly host: string
+  /** 0 = any free port (tests). */
+  readonly port: number
+}
+
+const invalid = (message: string) => Either.left(ConfigError.InvalidData([], message))
+
+/** `BOT_MODE`: `polling` (default) or `webhook`. */
+export const botMode: Config.Config<BotMode> = Config.literal(
+  "polling",
+  "webhook",
+)("BOT_MODE").pipe(Config.withDefault("polling" as const))
+
+/** `WEBHOOK_URL`: an http(s) URL (Telegram itself requires https). */
+const webhookUrl = Config.string("WEBHOOK_URL").pipe(
+  Config.mapOrFail((raw) => {
+    try {
+      const url = new URL(raw)
+      if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error()
+      return Either.right(url.toString())
+    } catch {
+      return invalid(`is not an http(s) URL: ${raw}`)
+    }
+  }),
+)
+
+/** `WEBHOOK_SECRET`: 1-256 characters of A-Z, a-z, 0-9, `_` and `-` (Telegram's rule). */
+const webhookSecret = Config.redacted("WEBHOOK_SECRET").pipe(
+  Config.mapOrFail((secret) =>
+    /^[A-Za-z0-9_-]{1,256}$/.test(Redacted.value(secret))
+      ? Either.right(secret)
+      : invalid("must be 1-256 characters of A-Z, a-z, 0-9, _ and -"),
+  ),
+)
+
+const webhookPort = Config.integer("WEBHOOK_PORT").pipe(
+  Config.validate({
+    message: "must be a port number (0-65535)",
+    validation: (p) => p >= 0 && p <= 65535,
+  }),
+  Config.withDefault(8080),
+)
+
+const webhookHost = Config.string("WEBHOOK_HOST").pipe(Config.withDefault("0.0.0.0"))
+
+/** `MAX_FILTERS_PER_USER`: how many searches one user may keep (default 5). */
+export const maxFiltersPerUser: Config.Config<number> = Config.integer("MAX_FILTERS_PER_USER").pipe(
+  Config.validate({ message: "must be between 1 and 50", validation: (n) => n >= 1 && n <= 50 }),
+  Config.withDefault(5),
+)
+
+/** `BOT_MARKETS`: comma-separated markets users can search in (default `dubai`). */
+export const enabledMarkets: Config.Config<ReadonlyArray<Market>> = Config.string(
+  "BOT_MARKETS",
+).pipe(
+  Config.withDefault("dubai"),
+  Config.mapOrFail((raw) => {
+    const ids = [
+      ...new Set(
+        raw
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0),
+      ),
+    ]
+    if (ids.length === 0) return invalid("names no market")
+    const unknown = ids.find((id) => !isMarketId(id))
+    if (unknown !== undefined) {
+      return invalid(
+        `"${unknown}" is not a known market (known: ${Object.keys(markets).join(", ")})`,
+      )
+    }
+    return Either.right(ids.filter(isMarketId).map((id) => markets[id]))
+  }),
+)
+
+export interface BotSettings {
+  readonly telegram: TelegramConfig
+  readonly mode: BotMode
+  /** Present exactly when `mode` is `webhook`. */
+  readonly webhook: Option.Option<WebhookConfig>
+  readonly maxFiltersPerUser: number
+  readonly markets: ReadonlyArray<Market>
+}
+
+const requiredForWebhook = (name: string) =>
+  Either.left(ConfigError.MissingData([name], `${name} is required with BOT_MODE=webhook`))
+
+/**
+ * Everything the bot component reads from its environment. `WEBHOOK_URL` and `WEBHOOK_SECRET`
+ * are required only with `BOT_MODE=webhook` (a bad value fails either way).
+ */
+export const BotConfig: Config.Config<BotSettings> = Config.all({
+  telegram: TelegramConfig,
+  mode: botMode,
+  maxFiltersPerUser,
+  markets: enabledMarkets,
+  webhookUrl: Config.option(webhookUrl),
+  webhookSecret: Config.option(webhookSecret),
+  webhookHost,
+  webhookPort,
+}).pipe(
+  Config.mapOrFail((c): Either.Either<BotSettings, ConfigError.ConfigError> => {
+    const common = {
+      telegram: c.telegram,
+      mode: c.mode,
+      maxFiltersPerUser: c.maxFiltersPerUser,
+      markets: c.markets,
+    }
+    if (c.mode === "polling") return Either.right({ ...common, webhook: Option.none() })
+    if (Option.isNone(c.webhookUrl)) return requiredForWebhook("WEBHOOK_URL")
+    if (Option.isNone(c.webhookSecret)) return requiredForWebhook("WEBHOOK_SECRET")
+    return Either.right({
+      ...common,
+      webhook: Option.some({
+        url: c.webhookUrl.value,
+        secret: c.webhookSecret.value,
+        host: c.webhookHost,
+        port: c.webhookPort,
+      }),
+    })
+  }),
+)

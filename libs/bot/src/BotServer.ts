@@ -1,0 +1,277 @@
+import { Payments } from "@flatwatch/subscriptions/Payments"
+import { Plans } from "@flatwatch/subscriptions/Plans"
+import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
+import { type RunOptions, run as runPolling } from "@grammyjs/runner"
+import {
+  Context,
+  Data,
+  Duration,
+  Effect,
+  Layer,
+  Option,
+  Redacted,
+  Runtime,
+  Schedule,
+  Schema,
+  type Scope,
+} from "effect"
+import { GrammyError } from "grammy"
+import type { Update, UserFromGetMe } from "grammy/types"
+import { AdminQueries } from "./AdminQueries.ts"
+import { BotConfig, type BotMode, type BotSettings, type WebhookConfig } from "./BotConfig.ts"
+import type { BotServices } from "./BotContext.ts"
+import { Filters } from "./Filters.ts"
+import { describeError, type FlatwatchBot, makeFlatwatchBot } from "./FlatwatchBot.ts"
+import { catalogs } from "./Messages.ts"
+import { SessionStore } from "./SessionStore.ts"
+import { Users } from "./Users.ts"
+
+/**
+ * The bot could not start. `Unauthorized`: Telegram rejected BOT_TOKEN (401), retrying will not
+ * help; `Unreachable`: the Bot API could not be reached within the start-up deadline;
+ * `Webhook`: the webhook server or `setWebhook` failed.
+ */
+export class BotStartError extends Data.TaggedError("BotStartError")<{
+  readonly reason: "Unauthorized" | "Unreachable" | "Webhook"
+  readonly message: string
+  readonly cause?: unknown
+}> {}
+
+/** Long polling ended without being asked to (a revoked token, a conflicting poller, ...). */
+export class BotPollingError extends Data.TaggedError("BotPollingError")<{
+  readonly message: string
+  readonly cause?: unknown
+}> {}
+
+export interface BotServerInfo {
+  readonly mode: BotMode
+  readonly botInfo: UserFromGetMe
+  /** The port the webhook server listens on (webhook mode). */
+  readonly webhookPort: Option.Option<number>
+}
+
+/** The updates the bot needs (message, buttons, payments, being blocked). */
+export const ALLOWED_UPDATES = [
+  "message",
+  "callback_query",
+  "my_chat_member",
+  "pre_checkout_query",
+] as const
+
+/** How long stopping waits for handlers in flight before giving up on them. */
+const DRAIN_DEADLINE = Duration.seconds(10)
+
+const getMe = (flatwatch: FlatwatchBot) =>
+  Effect.tryPromise({
+    try: () => flatwatch.bot.api.getMe(),
+    catch: (e) =>
+      e instanceof GrammyError && (e.error_code === 401 || e.error_code === 404)
+        ? new BotStartError({
+            reason: "Unauthorized",
+            message: `BOT_TOKEN was rejected by the Bot API (${e.error_code} ${e.description}); check the token from @BotFather`,
+          })
+        : new BotStartError({
+            reason: "Unreachable",
+            message: `the Bot API is not reachable: ${describeError(e)}`,
+            cause: e,
+          }),
+  }).pipe(
+    Effect.tapError((e) =>
+      e.reason === "Unreachable" ? Effect.logWarning(`${e.message}; retrying`) : Effect.void,
+    ),
+    Effect.retry({
+      schedule: Schedule.exponential("500 millis").pipe(Schedule.upTo("20 seconds")),
+      while: (e) => e.reason === "Unreachable",
+    }),
+  )
+
+const apiCall = <A>(what: string, call: () => Promise<A>) =>
+  Effect.tryPromise({
+    try: call,
+    catch: (e) =>
+      new BotStartError({
+        reason: "Unreachable",
+        message: `${what} failed: ${describeError(e)}`,
+        cause: e,
+      }),
+  })
+
+/** The command menu in both languages: Russian for `ru` clients, English for everyone else. */
+const setCommands = (flatwatch: FlatwatchBot) => {
+  const list = (lang: "ru" | "en") =>
+    Object.entries(catalogs[lang].commands).map(([command, description]) => ({
+      command,
+      description,
+    }))
+  return Effect.all([
+    apiCall("setMyCommands", () => flatwatch.bot.api.setMyCommands(list("en"))),
+    apiCall("setMyCommands (ru)", () =>
+      flatwatch.bot.api.setMyCommands(list("ru"), { language_code: "ru" }),
+    ),
+  ])
+}
+
+const drain = (flatwatch: FlatwatchBot) =>
+  Effect.promise(() => flatwatch.inFlight.drain()).pipe(
+    Effect.timeoutFail({
+      duration: DRAIN_DEADLINE,
+      onTimeout: () => `${flatwatch.inFlight.size} update(s) still in flight after the deadline`,
+    }),
+    Effect.catchAll((message) => Effect.logWarning(message)),
+  )
+
+/**
+ * Long polling with `@grammyjs/runner` (updates handled concurrently; one user's in order, by
+ * the bot's `sequentialize`). Runs until interrupted; if polling dies on its own it is logged
+ * and restarted with backoff. Stopping aborts the pending `getUpdates` and waits for the
+ * handlers in flight.
+ */
+const poll = (flatwatch: FlatwatchBot) => {
+  const options: RunOptions<Update> = {
+    runner: { silent: true, fetch: { timeout: 30, allowed_updates: ALLOWED_UPDATES } },
+    sink: { concurrency: 500 },
+  }
+  const once = Effect.acquireUseRelease(
+    Effect.sync(() => runPolling(flatwatch.bot, options)),
+    (handle) =>
+      Effect.tryPromise({
+        try: () => handle.task() ?? Promise.resolve(),
+        catch: (e) =>
+          new BotPollingError({ message: `polling failed: ${describeError(e)}`, cause: e }),
+      }).pipe(
+        Effect.zipRight(Effect.fail(new BotPollingError({ message: "polling stopped by itself" }))),
+      ),
+    (handle) =>
+      Effect.tryPromise(() => (handle.isRunning() ? handle.stop() : Promise.resolve())).pipe(
+        Effect.ignore,
+        Effect.zipRight(drain(flatwatch)),
+      ),
+  )
+  return once.pipe(
+    Effect.tapError((e) => Effect.logError(`${e.message}; restarting long polling`)),
+    Effect.retry(
+      Schedule.exponential("1 second").pipe(Schedule.either(Schedule.spaced("1 minute"))),
+    ),
+  )
+}
+
+/** An update as it arrives over the webhook: anything with an integer `update_id`. */
+const WebhookUpdate = Schema.Struct(
+  { update_id: Schema.Int },
+  Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+)
+const decodeUpdate = Schema.decodeUnknownOption(WebhookUpdate)
+
+const SECRET_HEADER = "x-telegram-bot-api-secret-token"
+
+/** Constant-time comparison, so the secret cannot be guessed byte by byte from timings. */
+const sameSecret = (given: string | null, expected: string): boolean => {
+  if (given === null) return false
+  const a = new TextEncoder().encode(given)
+  const b = new TextEncoder().encode(expected)
+  if (a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0)
+  return diff === 0
+}
+
+/**
+ * Webhook mode: `Bun.serve` on WEBHOOK_HOST:WEBHOOK_PORT answers POSTs to WEBHOOK_URL's path.
+ * A request without the right `X-Telegram-Bot-Api-Secret-Token` gets 401 and reaches no
+ * handler. Then `setWebhook` points Telegram at it. Stopping closes the server and waits for the
+ * handlers in flight; the webhook stays set, so Telegram keeps updates until the bot is back.
+ */
+const serveWebhook = (flatwatch: FlatwatchBot, config: WebhookConfig) =>
+  Effect.gen(function* () {
+    const path = new URL(config.url).pathname
+    const secret = Redacted.value(config.secret)
+    const server = yield* Effect.acquireRelease(
+      Effect.try({
+        try: () =>
+          Bun.serve({
+            hostname: config.host,
+            port: config.port,
+            fetch: async (req) => {
+              if (!sameSecret(req.headers.get(SECRET_HEADER), secret)) {
+                return new Response("Unauthorized", { status: 401 })
+              }
+              if (new URL(req.url).pathname !== path)
+                return new Response("Not Found", { status: 404 })
+              if (req.method !== "POST") return new Response("Method Not Allowed", { status: 405 })
+              const update = decodeUpdate(await req.json().catch(() => undefined))
+              if (Option.isNone(update)) return new Response("Bad Request", { status: 400 })
+              try {
+                await flatwatch.bot.handleUpdate(update.value as unknown as Update)
+              } catch (e) {
+                // Already logged by the error boundary; a non-2xx answer would make Telegram resend it.
+                await flatwatch.run(Effect.logError(`webhook update failed: ${describeError(e)}`))
+              }
+              return new Response(null, { status: 200 })
+            },
+          }),
+        catch: (e) =>
+          new BotStartError({
+            reason: "Webhook",
+            message: `cannot listen on ${config.host}:${config.port} (WEBHOOK_HOST/WEBHOOK_PORT): ${describeError(e)}`,
+            cause: e,
+          }),
+      }),
+      (server) =>
+        Effect.promise(() => server.stop()).pipe(
+          Effect.zipRight(drain(flatwatch)),
+          Effect.zipRight(Effect.logInfo("webhook server stopped")),
+        ),
+    )
+    yield* apiCall("setWebhook", () =>
+      flatwatch.bot.api.setWebhook(config.url, {
+        secret_token: secret,
+        allowed_updates: ALLOWED_UPDATES,
+        drop_pending_updates: false,
+      }),
+    ).pipe(Effect.mapError((e) => new BotStartError({ ...e, reason: "Webhook" })))
+    return server.port ?? config.port
+  })
+
+/**
+ * Starts the bot in the current scope: checks the token (`getMe`), sets the command menus, then
+ * long-polls or serves the webhook until the scope closes. All handlers run on the runtime
+ * captured here, so they see this component's `Database`, logger and services.
+ */
+export const start = (
+  settings: BotSettings,
+): Effect.Effect<BotServerInfo, BotStartError, Scope.Scope | BotServices> =>
+  Effect.gen(function* () {
+    const runtime = yield* Effect.runtime<BotServices>()
+    const flatwatch = makeFlatwatchBot(settings, Runtime.runPromise(runtime))
+    const botInfo = yield* getMe(flatwatch)
+    flatwatch.bot.botInfo = botInfo
+    yield* setCommands(flatwatch)
+    if (settings.mode === "webhook" && Option.isSome(settings.webhook)) {
+      const port = yield* serveWebhook(flatwatch, settings.webhook.value)
+      yield* Effect.logInfo(`bot @${botInfo.username} receiving updates by webhook (port ${port})`)
+      return { mode: settings.mode, botInfo, webhookPort: Option.some(port) }
+    }
+    yield* apiCall("deleteWebhook", () => flatwatch.bot.api.deleteWebhook())
+    yield* Effect.forkScoped(poll(flatwatch))
+    yield* Effect.logInfo(`bot @${botInfo.username} receiving updates by long polling`)
+    return { mode: settings.mode, botInfo, webhookPort: Option.none() }
+  }).pipe(Effect.withSpan("BotServer.start"))
+
+/** Every service the handlers use, built on the component's `Database`. */
+export const servicesLayer = Layer.mergeAll(
+  SessionStore.Default,
+  Users.Default,
+  Filters.Default,
+  AdminQueries.Default,
+  Subscriptions.Default,
+  Plans.Default,
+  Payments.Default,
+)
+
+/** The running bot, for tests and embedders that want to know its mode, identity and port. */
+export class BotServer extends Context.Tag("@flatwatch/bot/BotServer")<BotServer, BotServerInfo>() {
+  static readonly layer = Layer.scoped(
+    BotServer,
+    Effect.flatMap(BotConfig, start).pipe(Effect.annotateLogs("component", "bot")),
+  ).pipe(Layer.provide(servicesLayer))
+}

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, expect, test } from "bun:test"
+import { Database } from "@flatwatch/db/Database"
+import {
+  botSessions,
+  deliveries,
+  filters,
+  payments,
+  subscriptions,
+  trialClaims,
+  users,
+} from "@flatwatch/db/schema"
+import { trialHash } from "@flatwatch/subscriptions/Subscriptions"
+import { eq } from "drizzle-orm"
+import { BotHarness } from "./BotTestKit.ts"
+
+let h: BotHarness
+
+beforeAll(async () => {
+  h = await BotHarness.start()
+  await h.startBot()
+})
+afterAll(() => h.stop())
+
+const countFor = (userId: number) =>
+  h.query(
+    Database.query(async (db) => ({
+      users: await db.$count(users, eq(users.id, userId)),
+      filters: await db.$count(filters, eq(filters.userId, userId)),
+      subscriptions: await db.$count(subscriptions, eq(subscriptions.userId, userId)),
+      deliveries: await db.$count(deliveries, eq(deliveries.userId, userId)),
+      payments: await db.$count(payments, eq(payments.userId, userId)),
+      sessions: await db.$count(botSessions, eq(botSessions.key, String(userId))),
+    })),
+  )
+
+test("/deleteme asks first, then leaves no row of that user (a trial fingerprint stays)", async () => {
+  const user = h.user(401, { language_code: "en" })
+  const bystander = h.user(402, { language_code: "en" })
+  await bystander.send("/start")
+  await user.send("/start")
+  // A saved search (which starts the trial), an alert in the outbox, a payment, and an open editor.
+  await user.press("🔎 My searches")
+  await user.press("➕ New search")
+  await user.press("Next ›")
+  await user.press("Next ›")
+  await user.press("Next ›")
+  await user.press("Next ›")
+  await user.press("Next ›")
+  await user.press("Doesn't matter")
+  await user.press("✅ Save")
+  await h.query(
+    Database.query((db) =>
+      db.insert(deliveries).values({
+        userId: 401,
+        chatId: 401,
+        kind: "notice",
+        dedupeKey: "notice:test:401",
+        payload: { text: "hello" },
+      }),
+    ),
+  )
+  await h.query(
+    Database.query((db) =>
+      db.insert(payments).values({
+        userId: 401,
+        plan: "week",
+        amount: 50,
+        invoicePayload: "order-401",
+        status: "paid",
+        telegramPaymentChargeId: "charge-401",
+        expiresAt: new Date(),
+      }),
+    ),
+  )
+  await user.press("🔎 My searches")
+  await user.press("➕ New search")
+  expect(await countFor(401)).toEqual({
+    users: 1,
+    filters: 1,
+    subscriptions: 1,
+    deliveries: 1,
+    payments: 1,
+    sessions: 1,
+  })
+
+  const confirm = await user.send("/deleteme")
+  expect(confirm.text).toContain("Delete everything?")
+  await user.press("No")
+  expect(confirm.text).toBe("Nothing was deleted.")
+  expect((await countFor(401)).users).toBe(1)
+
+  const again = await user.send("/deleteme")
+  await user.press("Yes, delete everything")
+  expect(again.text).toBe(
+    "Done: everything about you is erased. Send /start if you ever want to come back.",
+  )
+  expect(await countFor(401)).toEqual({
+    users: 0,
+    filters: 0,
+    subscriptions: 0,
+    deliveries: 0,
+    payments: 0,
+    sessions: 0,
+  })
+  // The payment stays as an anonymous accounting record; only a hash marks the used trial.
+  const [payment] = await h.query(
+    Database.query((db) =>
+      db.select().from(payments).where(eq(payments.invoicePayload, "order-401")),
+    ),
+  )
+  expect(payment?.userId).toBeNull()
+  const claims = await h.query(Database.query((db) => db.select().from(trialClaims)))
+  expect(claims).toEqual([expect.objectContaining({ idHash: trialHash(401) })])
+  expect(JSON.stringify(claims)).not.toContain("401")
+  // Nobody else was touched.
+  expect((await countFor(402)).users).toBe(1)
+})

@@ -1,0 +1,119 @@
+import type { BotSettings } from "./BotConfig.ts"
+import type { FilterRow } from "./Filters.ts"
+import { escapeHtml, formatPrice, type Language } from "./Format.ts"
+import { button, keyboard } from "./Keyboards.ts"
+import { isMarketId, markets } from "./Markets.ts"
+import type { Messages } from "./Messages.ts"
+import type { FilterDraft } from "./Session.ts"
+
+/** The criteria of a filter or a draft, whichever is being shown. */
+export type Criteria = Pick<
+  FilterDraft,
+  "market" | "districtGroups" | "priceMin" | "priceMax" | "rooms" | "rentPeriods" | "furnishing"
+>
+
+export const currencyOf = (market: string): string =>
+  isMarketId(market) ? markets[market].currency : ""
+
+export const priceText = (t: Messages, lang: Language, c: Criteria): string => {
+  const currency = currencyOf(c.market)
+  const fmt = (n: number) => formatPrice(lang, n, currency)
+  if (c.priceMin !== null && c.priceMax !== null)
+    return t.priceBetween(fmt(c.priceMin), fmt(c.priceMax))
+  if (c.priceMin !== null) return t.priceFrom(fmt(c.priceMin))
+  if (c.priceMax !== null) return t.priceUpTo(fmt(c.priceMax))
+  return t.anyPrice
+}
+
+const roomsText = (t: Messages, c: Criteria) =>
+  c.rooms.length === 0
+    ? t.anyRooms
+    : [...c.rooms]
+        .sort((a, b) => a - b)
+        .map(t.roomName)
+        .join(", ")
+
+/** A multi-line description of the criteria, one line per field. */
+export const describeCriteria = (
+  t: Messages,
+  lang: Language,
+  c: Criteria,
+  showMarket: boolean,
+): string => {
+  const lines = [
+    showMarket ? `🏙 ${t.labelMarket}: ${escapeHtml(t.marketName(c.market))}` : undefined,
+    `📍 ${t.labelDistricts}: ${
+      c.districtGroups.length === 0 ? t.anyDistrict : escapeHtml(c.districtGroups.join(", "))
+    }`,
+    `💰 ${t.labelPrice}: ${priceText(t, lang, c)}`,
+    `🛏 ${t.labelRooms}: ${roomsText(t, c)}`,
+    `📅 ${t.labelPeriod}: ${
+      c.rentPeriods.length === 0 ? t.anyPeriod : c.rentPeriods.map(t.periodName).join(", ")
+    }`,
+    `🛋 ${t.labelFurnishing}: ${t.furnishingName(c.furnishing)}`,
+  ]
+  return lines.filter((l) => l !== undefined).join("\n")
+}
+
+const showMarket = (settings: BotSettings) => settings.markets.length > 1
+
+/** /filters: the user's searches, one button each, and "New search" while under the limit. */
+export const renderFilterList = (
+  t: Messages,
+  lang: Language,
+  settings: BotSettings,
+  rows: ReadonlyArray<FilterRow>,
+) => {
+  const max = settings.maxFiltersPerUser
+  const text =
+    rows.length === 0
+      ? t.searchesEmpty
+      : [
+          t.searchesTitle(rows.length, max),
+          ...rows.map(
+            (f, i) =>
+              `\n${i + 1}. <b>${escapeHtml(f.name)}</b> (${f.active ? t.statusActive : t.statusPaused})\n${describeCriteria(t, lang, f, showMarket(settings))}`,
+          ),
+        ].join("\n")
+  const markup = keyboard([
+    ...rows.map((f) => [
+      button(`${f.active ? "▶️" : "⏸"} ${f.name}`, { _tag: "flt", op: "open", filterId: f.id }),
+    ]),
+    rows.length < max ? [button(t.btnNewSearch, { _tag: "fnew" })] : [],
+    [button(t.btnMenu, { _tag: "menu", screen: "main" })],
+  ])
+  return { text, markup }
+}
+
+/** One search with what can be done to it. */
+export const renderFilterCard = (
+  t: Messages,
+  lang: Language,
+  settings: BotSettings,
+  f: FilterRow,
+) => ({
+  text: t.searchCard(f.name, f.active, describeCriteria(t, lang, f, showMarket(settings))),
+  markup: keyboard([
+    [
+      button(t.btnEdit, { _tag: "flt", op: "edit", filterId: f.id }),
+      button(t.btnRename, { _tag: "flt", op: "ren", filterId: f.id }),
+    ],
+    [
+      f.active
+        ? button(t.btnPause, { _tag: "flt", op: "pause", filterId: f.id })
+        : button(t.btnResume, { _tag: "flt", op: "resume", filterId: f.id }),
+      button(t.btnDelete, { _tag: "flt", op: "del", filterId: f.id }),
+    ],
+    [button(t.btnBack, { _tag: "menu", screen: "filters" })],
+  ]),
+})
+
+export const renderDeleteConfirm = (t: Messages, f: FilterRow) => ({
+  text: t.confirmDelete(f.name),
+  markup: keyboard([
+    [
+      button(t.btnYesDelete, { _tag: "flt", op: "delok", filterId: f.id }),
+      button(t.btnNoKeep, { _tag: "flt", op: "open", filterId: f.id }),
+    ],
+  ]),
+})

@@ -1,0 +1,206 @@
+import { afterAll, beforeAll, expect, test } from "bun:test"
+import { Database } from "@flatwatch/db/Database"
+import { payments, subscriptions } from "@flatwatch/db/schema"
+import { FakePayments } from "@flatwatch/telegram/FakeBotApiPayments"
+import { eq } from "drizzle-orm"
+import { BotHarness, TEST_TOKEN, TestUser } from "./BotTestKit.ts"
+import { formatDate } from "./Format.ts"
+
+const ADMIN = 950
+const DAY = 86_400_000
+let h: BotHarness
+let stars: FakePayments
+
+beforeAll(async () => {
+  h = await BotHarness.start()
+  stars = FakePayments.of(h.fake)
+  await h.startBot({ ADMIN_IDS: String(ADMIN) })
+})
+afterAll(() => h.stop())
+
+const subscriptionsOf = (userId: number) =>
+  h.query(
+    Database.query((db) => db.select().from(subscriptions).where(eq(subscriptions.userId, userId))),
+  )
+
+/** Presses a plan button and resolves with the invoice the bot sent for it. */
+const buy = async (user: TestUser, label: string) => {
+  const before = stars.invoicesTo(user.id).length
+  await user.press(label)
+  const invoice = stars.invoicesTo(user.id)[before]
+  if (invoice === undefined) throw new Error("no invoice was sent")
+  return invoice
+}
+
+test("the Subscription screen shows the status and a button per plan", async () => {
+  const user = h.user(601, { language_code: "en" })
+  await user.send("/start")
+  await user.press("⭐ Subscription")
+  const screen = user.last()
+  expect(screen?.text).toContain(
+    "No subscription yet: save your first search to start the free trial.",
+  )
+  expect(TestUser.labels(screen)).toEqual([
+    "1 day · 20 ⭐",
+    "1 week · 50 ⭐",
+    "1 month · 200 ⭐",
+    "« Menu",
+  ])
+  const ru = h.user(602, { language_code: "ru" })
+  expect((await ru.send("/subscription")).text).toContain("Подписки пока нет")
+  const trialEnd = new Date(Date.now() + DAY)
+  await h.query(
+    Database.query((db) =>
+      db.insert(subscriptions).values({
+        userId: 601,
+        plan: "trial",
+        startsAt: new Date(Date.now() - 1000),
+        endsAt: trialEnd,
+      }),
+    ),
+  )
+  expect((await user.send("/subscription")).text).toContain(
+    `Free trial, until ${formatDate("en", trialEnd)}.`,
+  )
+})
+
+test("a plan button sends a Stars invoice for that plan, bound to a new order", async () => {
+  const user = h.user(603, { language_code: "en" })
+  await user.send("/start")
+  await user.send("/subscription")
+  const invoice = await buy(user, "1 week · 50 ⭐")
+  expect(invoice).toMatchObject({ currency: "XTR", totalAmount: 50, title: "Flatwatch, 1 week" })
+  const call = h.fake.callsTo("sendInvoice").at(-1)
+  expect(call?.params.provider_token).toBe("")
+  const [order] = await h.query(
+    Database.query((db) =>
+      db.select().from(payments).where(eq(payments.invoicePayload, invoice.payload)),
+    ),
+  )
+  expect(order).toMatchObject({
+    userId: 603,
+    plan: "week",
+    amount: 50,
+    currency: "XTR",
+    status: "pending",
+  })
+})
+
+test("paying credits the order's plan once, even when Telegram delivers the payment twice", async () => {
+  const user = h.user(604, { language_code: "en" })
+  await user.send("/start")
+  await user.send("/subscription")
+  const invoice = await buy(user, "1 month · 200 ⭐")
+  const before = user.messages().length
+  const started = Date.now()
+  const paid = await stars.payInvoice(user.from, invoice)
+  if (!paid.ok) throw new Error(`the purchase was refused: ${JSON.stringify(paid.answer)}`)
+  const thanks = await h.chats.waitUntil(() => user.messages()[before])
+  const [sub] = await subscriptionsOf(604)
+  expect(sub).toMatchObject({ plan: "month", status: "active" })
+  const endsAt = sub?.endsAt ?? new Date(0)
+  expect(endsAt.getTime() - started).toBeGreaterThanOrEqual(30 * DAY - 1000)
+  expect(endsAt.getTime() - started).toBeLessThan(30 * DAY + 10_000)
+  expect(thanks.text).toBe(
+    `✅ Thank you! 1 month is added: your subscription is active until ${formatDate("en", endsAt)}.`,
+  )
+
+  // The same successful_payment again (same charge id): no second period.
+  stars.injectSuccessfulPayment(TEST_TOKEN, user.from, {
+    payload: invoice.payload,
+    totalAmount: invoice.totalAmount,
+    telegramPaymentChargeId: paid.charge.telegramPaymentChargeId,
+  })
+  const again = await h.chats.waitUntil(() => user.messages()[before + 1])
+  expect(again.text).toBe(
+    `This payment was already counted: your subscription is active until ${formatDate("en", endsAt)}.`,
+  )
+  expect(await subscriptionsOf(604)).toHaveLength(1)
+  await user.send("/subscription")
+  expect(user.last()?.text).toContain(`Active until ${formatDate("en", endsAt)}.`)
+})
+
+test("a tampered pre-checkout is refused with a readable error, in time", async () => {
+  const owner = h.user(605, { language_code: "en" })
+  const other = h.user(606, { language_code: "ru" })
+  await owner.send("/start")
+  await owner.send("/subscription")
+  const invoice = await buy(owner, "1 day · 20 ⭐")
+  const ask = async (from: TestUser, payload: string, totalAmount: number, currency = "XTR") =>
+    stars.preCheckoutAnswer(
+      stars.injectPreCheckoutQuery(TEST_TOKEN, from.from, { payload, totalAmount, currency }),
+    )
+  expect(await ask(owner, invoice.payload, 1)).toEqual({
+    ok: false,
+    errorMessage: "The amount does not match this plan. Open /subscription and try again.",
+  })
+  expect(await ask(owner, invoice.payload, 20, "USD")).toMatchObject({ ok: false })
+  expect(await ask(other, invoice.payload, 20)).toEqual({
+    ok: false,
+    errorMessage:
+      "Этот счёт выставлен другому человеку. Откройте /subscription, чтобы получить свой.",
+  })
+  expect(await ask(owner, "fw1forged-payload", 20)).toEqual({
+    ok: false,
+    errorMessage: "This invoice is not valid. Open /subscription and choose a plan again.",
+  })
+  expect(await ask(owner, invoice.payload, 20)).toEqual({ ok: true })
+  const paid = await stars.payInvoice(owner.from, invoice)
+  expect(paid.ok).toBe(true)
+  await h.chats.waitUntil(() => owner.last()?.text.includes("Thank you") || undefined)
+  expect(await ask(owner, invoice.payload, 20)).toEqual({
+    ok: false,
+    errorMessage: "This invoice is already paid. Open /subscription to see your plan.",
+  })
+  expect(await subscriptionsOf(606)).toHaveLength(0)
+})
+
+test("the renew button under an expiry notice sends an invoice", async () => {
+  const user = h.user(607, { language_code: "ru" })
+  await user.send("/start")
+  const notice = h.fake.messageId(607) // the subscriptions component's expiry notice
+  await user.pressData("buy:day", notice)
+  expect(stars.invoicesTo(607)).toEqual([
+    expect.objectContaining({ totalAmount: 20, title: "Flatwatch, 1 день", currency: "XTR" }),
+  ])
+})
+
+test("/refund: the admin refunds a charge, the days go, and the user is told", async () => {
+  const admin = h.user(ADMIN, { language_code: "en" })
+  const user = h.user(608, { language_code: "ru" })
+  await admin.send("/start")
+  await user.send("/start")
+  await user.send("/subscription")
+  const invoice = await buy(user, "1 неделя · 50 ⭐")
+  const paid = await stars.payInvoice(user.from, invoice)
+  if (!paid.ok) throw new Error("the purchase was refused")
+  await h.chats.waitUntil(() => user.last()?.text.includes("Спасибо") || undefined)
+  const chargeId = paid.charge.telegramPaymentChargeId
+
+  expect((await user.send(`/refund ${chargeId}`)).text).toContain("Я не понял сообщение")
+  expect(paid.charge.refunded).toBe(false)
+
+  const before = user.messages().length
+  const reply = await admin.send(`/refund ${chargeId}`)
+  expect(reply.text).toBe(
+    `Refunded <code>${chargeId}</code> of user 608; their access now ends: —.`,
+  )
+  expect(paid.charge.refunded).toBe(true)
+  const told = await h.chats.waitUntil(() => user.messages()[before])
+  expect(told.text).toBe(
+    "↩️ Оплата за 1 неделю (50 ⭐) возвращена, этот срок отменён. Сейчас у вас нет активной подписки.",
+  )
+  const [payment] = await h.query(
+    Database.query((db) =>
+      db.select().from(payments).where(eq(payments.telegramPaymentChargeId, chargeId)),
+    ),
+  )
+  expect(payment?.status).toBe("refunded")
+  expect((await admin.send(`/refund ${chargeId}`)).text).toBe(
+    `Could not refund <code>${chargeId}</code>: already refunded`,
+  )
+  expect((await admin.send("/refund nope")).text).toContain(
+    "Could not refund <code>nope</code>: no payment",
+  )
+  expect((await admin.send("/refund")).text).toContain("Usage: <code>/refund")
+})

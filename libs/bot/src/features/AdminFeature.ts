@@ -1,0 +1,185 @@
+import { randomBytes } from "node:crypto"
+import { Payments } from "@flatwatch/subscriptions/Payments"
+import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
+import { Effect, Either } from "effect"
+import { AdminQueries } from "../AdminQueries.ts"
+import type { BotContext } from "../BotContext.ts"
+import { type Feature, newComposer, onAction } from "../Feature.ts"
+import { describeError } from "../FlatwatchBot.ts"
+import { escapeHtml, formatDate, formatNumber } from "../Format.ts"
+import { button, keyboard } from "../Keyboards.ts"
+import { messages } from "../Messages.ts"
+import { answer, send, show } from "../Replies.ts"
+import { Users } from "../Users.ts"
+
+const MAX_BROADCAST = 3500
+
+/**
+ * Admin commands, for `ADMIN_IDS` only: /stats, /sources, /broadcast, /grant, /refund. For anyone else
+ * these updates pass through untouched, so they meet the fallback like any unknown command.
+ */
+export const AdminFeature: Feature = ({ run }) => {
+  const composer = newComposer()
+  const admin = composer.filter((ctx) => ctx.isAdmin)
+
+  admin.command("stats", async (ctx) => {
+    const s = await run(Effect.flatMap(AdminQueries, (q) => q.stats()))
+    const n = (v: number) => formatNumber(ctx.lang, v)
+    await send(ctx, {
+      text: ctx.t.adminStats({
+        users: n(s.users),
+        blocked: n(s.blocked),
+        subscribers: n(s.subscribers),
+        trials: n(s.trials),
+        filters: n(s.activeFilters),
+        listingsToday: n(s.listingsToday),
+        sent24h: n(s.sent24h),
+        failed24h: n(s.failed24h),
+        outbox: n(s.outbox),
+      }),
+    })
+  })
+
+  admin.command("sources", async (ctx) => {
+    const sources = await run(Effect.flatMap(AdminQueries, (q) => q.sources()))
+    const when = (d: Date | null) => (d === null ? "—" : formatDate(ctx.lang, d))
+    await send(ctx, {
+      text:
+        sources.length === 0
+          ? ctx.t.adminNoSources
+          : ctx.t.adminSources(
+              sources.map((s) => ({
+                source: s.source,
+                status: s.status,
+                lastRun: when(s.lastRunAt),
+                lastSuccess: when(s.lastSuccessAt),
+                lastOutcome: s.lastOutcome ?? "—",
+                error: s.lastError === null ? null : s.lastError.slice(0, 300),
+              })),
+            ),
+    })
+  })
+
+  admin.command("broadcast", async (ctx) => {
+    const text = ctx.match.trim()
+    if (text.length === 0) return send(ctx, { text: ctx.t.broadcastUsage })
+    // Telegram's limit is 4096 characters; the preview adds a header and escaping may grow it.
+    if (escapeHtml(text).length > MAX_BROADCAST) {
+      return send(ctx, { text: ctx.t.broadcastTooLong(MAX_BROADCAST) })
+    }
+    const id = randomBytes(6).toString("hex")
+    const recipients = await run(Effect.flatMap(AdminQueries, (q) => q.broadcastRecipients()))
+    ctx.session = { ...ctx.session, broadcast: { id, text } }
+    await send(ctx, {
+      text: ctx.t.broadcastPreview(recipients, text),
+      markup: keyboard([
+        [
+          button(ctx.t.btnBroadcastSend(recipients), {
+            _tag: "bc",
+            answer: "send",
+            broadcastId: id,
+          }),
+        ],
+        [button(ctx.t.btnCancel, { _tag: "bc", answer: "cancel", broadcastId: id })],
+      ]),
+    })
+  })
+
+  onAction(admin, "bc", async (ctx, { answer: choice, broadcastId }) => {
+    const pending = ctx.session.broadcast
+    if (pending === undefined || pending.id !== broadcastId) {
+      return answer(ctx, ctx.t.stale, true)
+    }
+    const { broadcast: _, ...rest } = ctx.session
+    ctx.session = rest
+    if (choice === "cancel") return show(ctx, { text: ctx.t.broadcastCancelled })
+    // Sent as written: the admin's text is escaped, like any user text.
+    const queued = await run(
+      Effect.flatMap(AdminQueries, (q) =>
+        q.enqueueBroadcast(pending.id, escapeHtml(pending.text)),
+      ).pipe(Effect.tap((n) => Effect.logInfo(`broadcast ${pending.id} queued for ${n} users`))),
+    )
+    return show(ctx, { text: `${ctx.t.broadcastQueued(queued)}\n\n${escapeHtml(pending.text)}` })
+  })
+
+  admin.command("grant", async (ctx) => {
+    const match = /^(\d{1,16})\s+(\d{1,4})$/.exec(ctx.match.trim())
+    const userId = Number(match?.[1])
+    const days = Number(match?.[2])
+    if (match === null || days < 1 || days > 3650) return send(ctx, { text: ctx.t.grantUsage })
+    const user = await run(Effect.flatMap(Users, (u) => u.get(userId)))
+    if (user === undefined) return send(ctx, { text: ctx.t.grantNoUser(userId) })
+    const endsAt = await run(
+      Effect.flatMap(Subscriptions, (s) => s.grant(userId, days)).pipe(
+        Effect.tap(() => Effect.logInfo(`admin granted ${days} days to a user`)),
+      ),
+    )
+    await send(ctx, { text: ctx.t.grantDone(userId, days, formatDate(ctx.lang, endsAt)) })
+    await tell(
+      ctx,
+      user.chatId,
+      (t) => t.grantedToUser(days, formatDate(t.language, endsAt)),
+      user.language,
+    )
+  })
+
+  admin.command("refund", async (ctx) => {
+    const chargeId = ctx.match.trim()
+    if (!/^\S{1,256}$/.test(chargeId)) return send(ctx, { text: ctx.t.refundUsage })
+    const failed = (reason: string) => send(ctx, { text: ctx.t.refundFailed(chargeId, reason) })
+    const charge = await run(
+      Effect.flatMap(Payments, (p) => p.findCharge(chargeId)).pipe(Effect.either),
+    )
+    if (Either.isLeft(charge)) return failed(charge.left.message)
+    const { userId, status, amount } = charge.right
+    if (status === "refunded") return failed("already refunded")
+    if (userId === null) return failed("the payer has deleted their account")
+    try {
+      await ctx.api.refundStarPayment(userId, chargeId)
+    } catch (e) {
+      return failed(describeError(e))
+    }
+    const refund = await run(
+      Effect.flatMap(Payments, (p) => p.refund(chargeId)).pipe(
+        Effect.tapError((e) =>
+          Effect.logError(`Telegram refunded a charge but recording it failed: ${e.message}`),
+        ),
+        Effect.either,
+      ),
+    )
+    if (Either.isLeft(refund)) return failed(refund.left.message)
+    const { plan, endsAt } = refund.right
+    await send(ctx, {
+      text: ctx.t.refundDone(
+        chargeId,
+        userId,
+        endsAt === null ? "—" : formatDate(ctx.lang, endsAt),
+      ),
+    })
+    const payer = await run(Effect.flatMap(Users, (u) => u.get(userId)))
+    if (payer !== undefined) {
+      await tell(
+        ctx,
+        payer.chatId,
+        (t) => t.refunded(plan, amount, endsAt === null ? null : formatDate(t.language, endsAt)),
+        payer.language,
+      )
+    }
+  })
+
+  return composer
+}
+
+/** A direct message to another user (a grant, a refund): logged, never fatal, when it fails. */
+export const tell = async (
+  ctx: BotContext,
+  chatId: number,
+  text: (t: ReturnType<typeof messages>) => string,
+  language: "ru" | "en",
+): Promise<void> => {
+  try {
+    await ctx.api.sendMessage(chatId, text(messages(language)), { parse_mode: "HTML" })
+  } catch (e) {
+    await ctx.run(Effect.logWarning(`telling a user failed: ${describeError(e)}`))
+  }
+}

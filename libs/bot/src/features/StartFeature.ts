@@ -1,0 +1,69 @@
+import { Effect } from "effect"
+import { type Feature, newComposer, onAction, telegramUserOf } from "../Feature.ts"
+import { describeError } from "../FlatwatchBot.ts"
+import { backToMenu, mainMenu } from "../Keyboards.ts"
+import { messages } from "../Messages.ts"
+import { send, show } from "../Replies.ts"
+import { Users } from "../Users.ts"
+
+/** /start, the main menu, /help, /terms and /paysupport. */
+export const StartFeature: Feature = ({ settings, run }) => {
+  const composer = newComposer()
+
+  composer.command("start", async (ctx) => {
+    const from = telegramUserOf(ctx)
+    if (from === undefined) return
+    const user = await run(Effect.flatMap(Users, (users) => users.upsert(from)))
+    ctx.user = user
+    ctx.lang = user.language
+    ctx.t = messages(user.language)
+    await send(ctx, { text: ctx.t.greeting(ctx.from?.first_name ?? ""), markup: mainMenu(ctx.t) })
+  })
+
+  onAction(
+    composer,
+    "menu",
+    (ctx) => show(ctx, { text: ctx.t.menuTitle, markup: mainMenu(ctx.t) }),
+    (a) => a.screen === "main",
+  )
+  onAction(
+    composer,
+    "menu",
+    (ctx) => show(ctx, { text: ctx.t.help, markup: backToMenu(ctx.t) }),
+    (a) => a.screen === "help",
+  )
+
+  composer.command("help", (ctx) => send(ctx, { text: ctx.t.help, markup: mainMenu(ctx.t) }))
+  composer.command("terms", (ctx) => send(ctx, { text: ctx.t.terms }))
+
+  composer.command("paysupport", async (ctx) => {
+    const text = ctx.match.trim()
+    if (text.length === 0) return send(ctx, { text: ctx.t.paySupport })
+    const from = ctx.from
+    if (from === undefined) return
+    const name = from.username === undefined ? from.first_name : `@${from.username}`
+    let delivered = 0
+    for (const adminId of settings.telegram.adminIds) {
+      // Each admin reads it in their own language, as far as the bot knows it.
+      const admin = await run(Effect.flatMap(Users, (users) => users.get(adminId)))
+      const t = messages(admin?.language ?? "en")
+      try {
+        await ctx.api.sendMessage(
+          adminId,
+          t.paySupportToAdmin(from.id, name, text.slice(0, 3000)),
+          {
+            parse_mode: "HTML",
+          },
+        )
+        delivered++
+      } catch (e) {
+        await run(
+          Effect.logWarning(`payment support message to an admin failed: ${describeError(e)}`),
+        )
+      }
+    }
+    await send(ctx, { text: delivered > 0 ? ctx.t.paySupportSent : ctx.t.error })
+  })
+
+  return composer
+}

@@ -1,0 +1,78 @@
+import { afterAll, expect, test } from "bun:test"
+import { Database } from "@flatwatch/db/Database"
+import { users } from "@flatwatch/db/schema"
+import * as TestDatabase from "@flatwatch/db/TestDatabase"
+import { eq } from "drizzle-orm"
+import { Duration, Effect, Layer, ManagedRuntime, TestClock, TestContext } from "effect"
+import { Subscriptions } from "./Subscriptions.ts"
+
+const runtime = ManagedRuntime.make(
+  Subscriptions.Default.pipe(Layer.provideMerge(TestDatabase.layer("subscriptions-test"))),
+)
+afterAll(() => runtime.dispose())
+
+const DAY = Duration.toMillis(Duration.days(1))
+const T0 = Date.UTC(2026, 10, 1)
+
+/** Runs with a TestClock set to `T0` (time only moves when the test says so). */
+const run = <A, E>(effect: Effect.Effect<A, E, Subscriptions | Database>) =>
+  runtime.runPromise(
+    Effect.gen(function* () {
+      yield* TestClock.setTime(T0)
+      return yield* effect
+    }).pipe(Effect.provide(TestContext.TestContext)),
+  )
+
+const newUser = (id: number) =>
+  Database.query((db) => db.insert(users).values({ id, chatId: id }).onConflictDoNothing())
+
+test("the trial is given once, and never again after the account is deleted", async () => {
+  const result = await run(
+    Effect.gen(function* () {
+      const subs = yield* Subscriptions
+      yield* newUser(1)
+      const first = yield* subs.startTrial(1)
+      const second = yield* subs.startTrial(1)
+      const status = yield* subs.status(1)
+      // /deleteme removes the user row (cascading to subscriptions); they come back.
+      yield* Database.query((db) => db.delete(users).where(eq(users.id, 1)))
+      yield* newUser(1)
+      const afterDelete = yield* subs.startTrial(1)
+      const statusAfter = yield* subs.status(1)
+      return { first, second, status, afterDelete, statusAfter }
+    }),
+  )
+  expect(result.first).toEqual({ granted: true, endsAt: new Date(T0 + DAY) })
+  expect(result.second.granted).toBe(false)
+  expect(result.status).toEqual({
+    hasAccess: true,
+    plan: "trial",
+    endsAt: new Date(T0 + DAY),
+    trialUsed: true,
+  })
+  expect(result.afterDelete.granted).toBe(false)
+  expect(result.statusAfter).toMatchObject({ hasAccess: false, trialUsed: true })
+})
+
+test("a grant extends from the later of now and the current end; access ends at the end", async () => {
+  const result = await run(
+    Effect.gen(function* () {
+      const subs = yield* Subscriptions
+      yield* newUser(2)
+      yield* subs.startTrial(2)
+      const endAfterGrant = yield* subs.grant(2, 7) // trial ends T0+1d → T0+8d
+      yield* TestClock.adjust(Duration.days(9))
+      const expired = yield* subs.status(2)
+      const endAfterLateGrant = yield* subs.grant(2, 1) // after expiry: from now
+      return { endAfterGrant, expired, endAfterLateGrant }
+    }),
+  )
+  expect(result.endAfterGrant).toEqual(new Date(T0 + 8 * DAY))
+  expect(result.expired).toEqual({
+    hasAccess: false,
+    plan: null,
+    endsAt: new Date(T0 + 8 * DAY),
+    trialUsed: true,
+  })
+  expect(result.endAfterLateGrant).toEqual(new Date(T0 + 10 * DAY))
+})
