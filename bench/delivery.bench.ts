@@ -12,11 +12,10 @@
  * PostgreSQL in a temporary folder. Smaller runs: BENCH_DELIVERY_ALERTS, BENCH_DELIVERY_USERS,
  * BENCH_DELIVERY_RATE, BENCH_DELIVERY_SAMPLES.
  */
-import { chmodSync, mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { rmSync } from "node:fs"
 import { join } from "node:path"
 import { Database } from "@flatwatch/db/Database"
-import { start as startPostgres } from "@flatwatch/db/EmbeddedPostgres"
+import { makeTempDir, start as startPostgres } from "@flatwatch/db/EmbeddedPostgres"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
 import {
   queueAlerts,
@@ -46,8 +45,7 @@ const cleanups: Array<() => Promise<void>> = []
 
 // --- PostgreSQL: the one given, or an embedded one for this run ---
 if (!process.env.TEST_DATABASE_URL) {
-  const dir = mkdtempSync(join(tmpdir(), "flatwatch-bench-pg-"))
-  chmodSync(dir, 0o755)
+  const dir = makeTempDir("flatwatch-bench-delivery-")
   const scope = Effect.runSync(Scope.make())
   const pg = await Effect.runPromise(
     startPostgres({ dataDir: join(dir, "data"), database: "postgres" }).pipe(

@@ -3,16 +3,7 @@
  * scaled up from Telegram's (the fake's limits are raised to match) so the suite stays fast;
  * the per-chat limit stays Telegram's 1 msg/s.
  */
-import {
-  afterAll,
-  afterEach,
-  beforeAll,
-  beforeEach,
-  describe,
-  expect,
-  setDefaultTimeout,
-  test,
-} from "bun:test"
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { deliveries, users } from "@flatwatch/db/schema"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
@@ -46,9 +37,6 @@ const ALL_KINDS = [
   "admin_notice",
   "notice",
 ] as const
-
-// Waits are for conditions, but a loaded machine (2 cores, other suites) can be slow.
-setDefaultTimeout(30_000)
 
 const runtime = ManagedRuntime.make(
   Layer.mergeAll(TestDatabase.layer("outbox-sender-test"), Logger.minimumLogLevel(LogLevel.None)),
