@@ -1,0 +1,30 @@
+import type { Database } from "@flatwatch/db/Database"
+import { type ConfigError, Effect, Layer } from "effect"
+import { Fetcher } from "./Fetcher.ts"
+import type { HtmlSourceConfigError } from "./HtmlSourceConfig.ts"
+import { loadParserConfig, runSettings } from "./ParserConfig.ts"
+import { scheduleSource } from "./SourceScheduler.ts"
+
+/**
+ * The parser component's scrape side: reads its config, then runs every enabled source on its
+ * own cron (fetch, parse, store, match, queue alerts). Provides nothing; everything stops when
+ * the layer's scope closes. Sending the queued alerts is the outbox sender's job.
+ */
+export const layer: Layer.Layer<never, ConfigError.ConfigError | HtmlSourceConfigError, Database> =
+  Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const config = yield* loadParserConfig
+      if (config.sources.length === 0) {
+        yield* Effect.logWarning(
+          "no source is enabled (BAYUT_ENABLED, AVITO_ENABLED, HTML_SOURCES): nothing to scrape",
+        )
+      }
+      for (const scheduled of config.sources) {
+        yield* scheduleSource(scheduled, {
+          jitter: config.jitter,
+          runOnStart: config.runOnStart,
+          settings: runSettings(config, scheduled),
+        })
+      }
+    }).pipe(Effect.annotateLogs({ component: "parser" })),
+  ).pipe(Layer.provide(Fetcher.Default))
