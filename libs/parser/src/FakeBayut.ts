@@ -23,6 +23,16 @@ export interface FakeBayutListing {
   readonly photoIds?: ReadonlyArray<number>
 }
 
+const requestParams = (body: string): string => {
+  try {
+    return (
+      (JSON.parse(body) as { requests?: Array<{ params?: string }> }).requests?.[0]?.params ?? ""
+    )
+  } catch {
+    return ""
+  }
+}
+
 /** The Algolia hit for a fake listing, shaped like the captured real ones. */
 export const bayutHit = (l: FakeBayutListing) => ({
   id: Number(l.id) + 1_000_000,
@@ -63,17 +73,19 @@ export const bayutHit = (l: FakeBayutListing) => ({
  * answers `POST /1/indexes/* /queries` like Algolia (rentals filter, `createdAt>N`, newest first,
  * paged) from `listings`, and `GET /property/details-<id>.html` with a page holding the listing's
  * `detailPhone`. `override` queues raw answers (a 403, a 500, a challenge page) for the next API
- * requests.
+ * requests, `overridePage` for the next requests of one page.
  */
 export class FakeBayut {
   listings: Array<FakeBayutListing> = []
   private readonly overrides: Array<FixtureResponse> = []
+  private readonly pageOverrides = new Map<number, Array<FixtureResponse>>()
   readonly site: FixtureSite
 
   private constructor() {
     this.site = FixtureSite.start()
     this.site.on("/1/indexes/*/queries", (request) => {
-      const override = this.overrides.shift()
+      const page = Number(new URLSearchParams(requestParams(request.body)).get("page") ?? "0")
+      const override = this.overrides.shift() ?? this.pageOverrides.get(page)?.shift()
       return override ?? this.answer(request.body)
     })
     this.site.otherwise((request) => {
@@ -108,9 +120,13 @@ export class FakeBayut {
     this.overrides.push(...responses)
   }
 
+  /** The next requests for page `page` (0-based) get these answers, in order. */
+  overridePage(page: number, ...responses: ReadonlyArray<FixtureResponse>): void {
+    this.pageOverrides.set(page, [...(this.pageOverrides.get(page) ?? []), ...responses])
+  }
+
   private answer(body: string): FixtureResponse {
-    const request = (JSON.parse(body) as { requests: Array<{ params: string }> }).requests[0]
-    const params = new URLSearchParams(request?.params ?? "")
+    const params = new URLSearchParams(requestParams(body))
     const page = Number(params.get("page") ?? "0")
     const perPage = Number(params.get("hitsPerPage") ?? "25")
     const after = Number(/createdAt>(\d+)/.exec(params.get("numericFilters") ?? "")?.[1] ?? "0")

@@ -28,62 +28,93 @@ export interface ParserConfig {
 
 const invalid = (message: string) => Either.left(ConfigError.InvalidData([], message))
 
+/*
+ * Validation runs inside `Config.nested(..., NAME)` on an unnamed primitive: that way a rejected
+ * value is reported at the variable's name ("Invalid data at BAYUT_CRON: ..."), which is not the
+ * case for `mapOrFail` applied after a named primitive.
+ */
+
 /** A cron pattern (5 fields, or 6 with seconds first), checked by croner. */
 export const cronPattern = (name: string): Config.Config<string> =>
-  Config.string(name).pipe(
-    Config.mapOrFail((pattern) => {
-      try {
-        new Cron(pattern, { paused: true }).stop()
-        return Either.right(pattern)
-      } catch (error) {
-        return invalid(
-          `is not a cron pattern (${error instanceof Error ? error.message : String(error)})`,
-        )
-      }
-    }),
+  Config.nested(
+    Config.string().pipe(
+      Config.mapOrFail((pattern) => {
+        try {
+          new Cron(pattern, { paused: true }).stop()
+          return Either.right(pattern)
+        } catch (error) {
+          return invalid(
+            `is not a cron pattern (${error instanceof Error ? error.message : String(error)})`,
+          )
+        }
+      }),
+    ),
+    name,
   )
 
 const httpUrl = (name: string): Config.Config<string> =>
-  Config.string(name).pipe(
-    Config.mapOrFail((raw) => {
-      const url = raw.trim().replace(/\/+$/, "")
-      return URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)
-        ? Either.right(url)
-        : invalid(`is not an http(s) URL: ${raw}`)
-    }),
+  Config.nested(
+    Config.string().pipe(
+      Config.mapOrFail((raw) => {
+        const url = raw.trim().replace(/\/+$/, "")
+        return URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)
+          ? Either.right(url)
+          : invalid(`is not an http(s) URL: ${raw}`)
+      }),
+    ),
+    name,
   )
 
 const int = (name: string, min: number, max: number, fallback: number) =>
-  Config.integer(name).pipe(
-    Config.validate({
-      message: `must be a whole number from ${min} to ${max}`,
-      validation: (n) => n >= min && n <= max,
-    }),
-    Config.withDefault(fallback),
-  )
+  Config.nested(
+    Config.integer().pipe(
+      Config.validate({
+        message: `must be a whole number from ${min} to ${max}`,
+        validation: (n) => n >= min && n <= max,
+      }),
+    ),
+    name,
+  ).pipe(Config.withDefault(fallback))
 
 const duration = (name: string, fallback: Duration.DurationInput) =>
   Config.duration(name).pipe(Config.withDefault(Duration.decode(fallback)))
 
-const list = (name: string) =>
-  Config.string(name).pipe(
-    Config.map((raw) =>
-      raw
-        .split(",")
-        .map((s) => s.trim())
-        .filter((s) => s.length > 0),
+const list = (
+  name: string,
+  validate: (items: Array<string>) => string | undefined = () => undefined,
+) =>
+  Config.nested(
+    Config.string().pipe(
+      Config.mapOrFail((raw) => {
+        const items = raw
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0)
+        const problem = validate(items)
+        return problem === undefined ? Either.right(items) : invalid(problem)
+      }),
     ),
+    name,
   )
 
 const proxy = (name: string) =>
   Config.option(
-    Config.redacted(name).pipe(
-      Config.mapOrFail((value) =>
-        URL.canParse(Redacted.value(value))
-          ? Either.right(value)
-          : invalid("is not a proxy URL (http://user:pass@host:port)"),
+    Config.nested(
+      Config.redacted().pipe(
+        Config.mapOrFail((value) =>
+          URL.canParse(Redacted.value(value))
+            ? Either.right(value)
+            : invalid("is not a proxy URL (http://user:pass@host:port)"),
+        ),
       ),
+      name,
     ),
+  )
+
+/** Makes sure an error of `config` names `name` (some shared descriptors report an empty path). */
+const naming = <A>(name: string, config: Config.Config<A>) =>
+  Effect.mapError(config, (error) =>
+    String(error).includes(name) ? error : ConfigError.prefixed(error, [name]),
   )
 
 /** Settings every source shares (each can override some). */
@@ -190,16 +221,11 @@ const avito = (s: Shared) =>
     if (!enabled) return Option.none<ScheduledSource>()
     const c = yield* Config.all({
       cron: cronPattern("AVITO_CRON").pipe(Config.withDefault("*/5 * * * *")),
-      urls: list("AVITO_URLS").pipe(
-        Config.mapOrFail((urls) => {
-          const bad = urls.find((u) => !URL.canParse(u))
-          return urls.length === 0
-            ? invalid("needs at least one Avito search URL")
-            : bad === undefined
-              ? Either.right(urls)
-              : invalid(`is not a URL: ${bad}`)
-        }),
-      ),
+      urls: list("AVITO_URLS", (urls) => {
+        const bad = urls.find((u) => !URL.canParse(u))
+        if (urls.length === 0) return "needs at least one Avito search URL"
+        return bad === undefined ? undefined : `is not a URL: ${bad}`
+      }),
       market: Config.nonEmptyString("AVITO_MARKET"),
       baseUrl: Config.option(httpUrl("AVITO_BASE_URL")),
       maxPages: int("AVITO_MAX_PAGES", 1, 100, 2),
@@ -269,7 +295,12 @@ export const loadParserConfig: Effect.Effect<
       ConfigError.InvalidData(["HTML_SOURCES"], `two sources have the id "${duplicate}"`),
     )
   }
-  return { sources, jitter: s.jitter, runOnStart: s.runOnStart, adminIds: yield* adminIds }
+  return {
+    sources,
+    jitter: s.jitter,
+    runOnStart: s.runOnStart,
+    adminIds: yield* naming("ADMIN_IDS", adminIds),
+  }
 })
 
 /** The run settings of one scheduled source. */
