@@ -438,5 +438,5 @@ test("property: the SQL matching agrees with the TypeScript predicate", async ()
     { numRuns: 200 },
   )
   // The generators must produce matches often, or agreement would prove little.
-  expect(matches).toBeGreaterThan(150)
+  expect(matches).toBeGreaterThan(60)
 }, 120_000)
