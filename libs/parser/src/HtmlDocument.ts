@@ -22,6 +22,8 @@ export interface Marker {
 export interface CutPlan {
   /** Selectors of the parts to keep (outermost matches); empty = keep the whole document. */
   readonly keep: ReadonlyArray<string>
+  /** Elements removed with their content wherever they are (controls, duplicated text). */
+  readonly drop?: ReadonlyArray<string> | undefined
   /** Named groups of markers; the result says which groups matched anywhere on the page. */
   readonly markers?: Readonly<Record<string, ReadonlyArray<Marker>>>
   /**
@@ -114,6 +116,13 @@ export const cut = (html: string, plan: CutPlan): CutPage => {
         comment.remove()
       },
     })
+  if (plan.drop !== undefined && plan.drop.length > 0) {
+    rewriter.on(plan.drop.join(","), {
+      element(el) {
+        el.remove()
+      },
+    })
+  }
 
   for (const [group, markers] of Object.entries(plan.markers ?? {})) {
     for (const marker of markers) {
