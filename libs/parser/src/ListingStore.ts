@@ -1,6 +1,6 @@
 import { Database, type DatabaseError } from "@flatwatch/db/Database"
 import { listingPrices, listings } from "@flatwatch/db/schema"
-import { and, eq, inArray, sql } from "drizzle-orm"
+import { and, eq, inArray } from "drizzle-orm"
 import { Effect } from "effect"
 import type { Listing } from "./Listing.ts"
 import { type PriceDrop, queueListingAlerts, queuePriceDropAlerts } from "./Matching.ts"
@@ -185,9 +185,3 @@ export const storeListings = (
       queuedPriceDrop,
     }
   }).pipe(Effect.withSpan("ListingStore.storeListings", { attributes: { listings: batch.length } }))
-
-/** Sql helper kept for callers that need the raw count of a source's listings. */
-export const countListings = (source: string): Effect.Effect<number, DatabaseError, Database> =>
-  Database.query((db) =>
-    db.select({ n: sql<number>`count(*)::int` }).from(listings).where(eq(listings.source, source)),
-  ).pipe(Effect.map((rows) => rows[0]?.n ?? 0))

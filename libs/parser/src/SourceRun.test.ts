@@ -75,9 +75,11 @@ const bayutConfig = (overrides: Partial<BayutConfig> = {}): BayutConfig => ({
 })
 
 const nowSeconds = () => Math.floor(Date.now() / 1000)
+/** Listing times are fixed for the file, so expectations computed later agree with them. */
+const BASE = nowSeconds() - 3600
 const flat = (id: number, extra: Partial<FakeBayutListing> = {}): FakeBayutListing => ({
   id: String(id),
-  createdAt: nowSeconds() - 3600 + id,
+  createdAt: BASE + id,
   price: 10000,
   rooms: 1,
   neighbourhood: "Dubai Marina",
