@@ -120,7 +120,7 @@ export const HtmlSourceConfig = Schema.Struct({
       first: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 1 }),
       maxPages: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 50)), { default: () => 3 }),
     }),
-    { default: () => ({ first: 1, maxPages: 1 }) },
+    { default: () => ({ first: 1, maxPages: 3 }) },
   ),
   /** The result list: only what is inside it is parsed. */
   list: StreamSelector,
