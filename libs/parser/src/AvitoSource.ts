@@ -35,7 +35,7 @@ const PLAN: CutPlan = {
     '[data-marker="item-specific-params"]',
     '[data-marker="item-line"]',
     '[class*="descriptionStep"]',
-    '[class*="badge"]',
+    '[data-marker^="badge"]',
     'meta[itemprop="availability"]',
     "button",
   ],
