@@ -115,3 +115,10 @@ describe("withDocument", () => {
     expect((window as unknown as { closed: boolean }).closed).toBe(true)
   })
 })
+
+test("collapsing indentation keeps entities and words intact", async () => {
+  const page = `<ul id="r">\n      <li class="c">\n        Tom &amp;   Jerry&nbsp;&nbsp;  flat\n      </li>\n   </ul>`
+  const result = cut(page, { keep: ["#r"] })
+  expect(result.html).not.toContain("  ")
+  expect(await cards(result.html, "li.c")).toEqual(["Tom & Jerry\u00a0\u00a0 flat"])
+})

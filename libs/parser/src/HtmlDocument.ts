@@ -7,7 +7,8 @@ import { type Document, Window } from "happy-dom"
  * - removes `<script>`, `<style>`, `<svg>` and other non-content elements and all comments
  *   (happy-dom loses the rest of a document after an inline script containing `i<3`),
  * - keeps only the elements named by `keep` (the result list) and drops everything around them,
- * - inside them, drops attributes nothing reads and unwraps the wrappers left bare,
+ * - inside them, drops attributes nothing reads, unwraps the wrappers left bare and collapses
+ *   runs of whitespace,
  * - and notes which markers (block page, "nothing found") it saw on the way.
  * What is left is parsed by happy-dom once; the window is closed afterwards, always.
  */
@@ -152,6 +153,10 @@ export const cut = (html: string, plan: CutPlan): CutPage => {
   let depth = 0
   if (plan.keep.length > 0) {
     rewriter.on(plan.keep.join(","), {
+      // Indentation is most of some pages' text, and every run of it is a DOM node to happy-dom.
+      text(chunk) {
+        if (/\s\s/.test(chunk.text)) chunk.replace(chunk.text.replace(/\s+/g, " "), { html: true })
+      },
       element(el) {
         if (!el.canHaveContent) {
           if (depth === 0) {
