@@ -63,6 +63,14 @@ describe("cut", () => {
     expect(await cards(result.html, "#list .card")).toEqual(["A", "B"])
   })
 
+  test("only the class names selectors use are kept; elements left bare are unwrapped", async () => {
+    const html = `<ul id="r"><li class="flat big promo-x"><div class="layout-a"><span class="price tag">9 €</span></div></li></ul>`
+    const result = cut(html, { keep: ["#r"], prune: pruneFor(["#r", "li.flat", ".price"], []) })
+    expect(result.html).toBe(`<ul id="r"><li class="flat"><span class="price">9 €</span></li></ul>`)
+    const whole = cut(html, { keep: ["#r"], prune: pruneFor(['[class*="promo"]'], []) })
+    expect(whole.html).toContain('class="flat big promo-x"')
+  })
+
   test("selectors that depend on structure switch pruning off", () => {
     expect(pruneFor(["ul > li"], [])).toBeUndefined()
     expect(pruneFor(["li:nth-child(2)"], [])).toBeUndefined()

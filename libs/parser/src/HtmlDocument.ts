@@ -32,7 +32,12 @@ export interface CutPlan {
    * their tag is in `tags`). Omit to keep every attribute and element.
    */
   readonly prune?:
-    | { readonly attributes: ReadonlySet<string>; readonly tags: ReadonlySet<string> }
+    | {
+        readonly attributes: ReadonlySet<string>
+        readonly tags: ReadonlySet<string>
+        /** Of `class`, keep only these names (absent: the whole attribute). */
+        readonly classes?: ReadonlySet<string> | undefined
+      }
     | undefined
 }
 
@@ -89,18 +94,26 @@ export const pruneFor = (
 ): CutPlan["prune"] => {
   const attrs = new Set(attributes.map((a) => a.toLowerCase()))
   const tags = new Set<string>()
+  const classes = new Set<string>()
+  let wholeClass = attrs.has("class")
   for (const selector of selectors) {
     // Strip quoted strings first so their contents are not read as syntax.
     const bare = selector.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')
     if (/[>+~]|:(?!not\()/.test(bare)) return undefined
-    for (const m of bare.matchAll(/\[\s*([\w:-]+)/g)) if (m[1]) attrs.add(m[1].toLowerCase())
-    if (bare.includes(".")) attrs.add("class")
+    for (const m of bare.matchAll(/\[\s*([\w:-]+)/g)) {
+      const name = m[1]?.toLowerCase()
+      if (name === undefined) continue
+      attrs.add(name)
+      if (name === "class") wholeClass = true
+    }
+    for (const m of bare.matchAll(/\.([\w-]+)/g)) if (m[1]) classes.add(m[1])
+    if (classes.size > 0) attrs.add("class")
     if (bare.includes("#")) attrs.add("id")
     for (const m of bare.matchAll(/(?:^|[\s(,])([a-zA-Z][\w-]*)/g)) {
       if (m[1]) tags.add(m[1].toLowerCase())
     }
   }
-  return { attributes: attrs, tags }
+  return { attributes: attrs, tags, classes: wholeClass ? undefined : classes }
 }
 
 /** Cuts a page down to what the parser reads (see the module comment). Pure and synchronous. */
@@ -176,13 +189,23 @@ export const cut = (html: string, plan: CutPlan): CutPage => {
       const inside = plan.keep.flatMap(splitSelectorList).map((s) => `${s} *`)
       rewriter.on(inside.join(","), {
         element(el) {
+          // Read all attributes first: changing them while iterating ends the iteration.
           const drop: Array<string> = []
+          let classes: string | null = null
           let kept = 0
-          for (const [name] of el.attributes) {
-            if (prune.attributes.has(name)) kept++
-            else drop.push(name)
+          for (const [name, value] of [...el.attributes]) {
+            if (!prune.attributes.has(name)) drop.push(name)
+            else if (name === "class" && prune.classes !== undefined) {
+              const wanted = value.split(/\s+/).filter((c) => prune.classes?.has(c))
+              if (wanted.length === 0) drop.push(name)
+              else {
+                classes = wanted.join(" ")
+                kept++
+              }
+            } else kept++
           }
           for (const name of drop) el.removeAttribute(name)
+          if (classes !== null) el.setAttribute("class", classes)
           // A bare wrapper adds nothing a selector reads; its text stays in place.
           if (kept === 0 && el.canHaveContent && !prune.tags.has(el.tagName)) {
             el.removeAndKeepContent()
