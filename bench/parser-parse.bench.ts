@@ -26,18 +26,23 @@ if (!sharedFixturesPresent) {
 }
 
 const WARMUP = 5
-const RUNS = 25
+const RUNS = 30
 
-const time = async (run: () => unknown | Promise<unknown>): Promise<number> => {
-  for (let i = 0; i < WARMUP; i++) await run()
-  const samples: Array<number> = []
+/**
+ * Median ms of each function; runs are interleaved (a, b, c, a, b, c, ...) so that a change in
+ * machine load hits every contender alike.
+ */
+const time = async (...runs: ReadonlyArray<() => unknown>): Promise<Array<number>> => {
+  for (let i = 0; i < WARMUP; i++) for (const run of runs) await run()
+  const samples = runs.map(() => [] as Array<number>)
   for (let i = 0; i < RUNS; i++) {
-    const started = performance.now()
-    await run()
-    samples.push(performance.now() - started)
+    for (const [k, run] of runs.entries()) {
+      const started = performance.now()
+      await run()
+      samples[k]?.push(performance.now() - started)
+    }
   }
-  samples.sort((a, b) => a - b)
-  return samples[Math.floor(samples.length / 2)] ?? 0
+  return samples.map((xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0)
 }
 
 interface Extraction {
@@ -135,9 +140,11 @@ const avitoPages = [
 ] as const
 for (const [name, file] of avitoPages) {
   const html = await sharedFixture(file)
-  const ours = await time(() => Effect.runPromise(parseAvitoPage(html, { market: "bench" })))
-  const base = await time(() => linkedom(html, AVITO))
-  const naive = await time(() => naiveHappyDom(html, AVITO))
+  const [ours = 0, base = 0, naive = 0] = await time(
+    () => Effect.runPromise(parseAvitoPage(html, { market: "bench" })),
+    () => linkedom(html, AVITO),
+    () => naiveHappyDom(html, AVITO),
+  )
   row(name, ours, base, naive)
 }
 
@@ -152,14 +159,16 @@ for (const [name, config, file] of [
   const html = await sharedFixture(file)
   const { config: c, extraction } = await fromConfig(config)
   const parse = htmlPageParser(c)
-  const ours = await time(() => Effect.runPromise(parse(html)))
-  const base = await time(() => linkedom(html, extraction))
-  const naive = await time(() => naiveHappyDom(html, extraction))
+  const [ours = 0, base = 0, naive = 0] = await time(
+    () => Effect.runPromise(parse(html)),
+    () => linkedom(html, extraction),
+    () => naiveHappyDom(html, extraction),
+  )
   row(name, ours, base, naive)
 }
 
 const bayut = await sharedFixture("bayut/rent_hits_a.algolia.json")
-const bayutMs = await time(() => parseBayutResponse(bayut))
+const [bayutMs = 0] = await time(() => parseBayutResponse(bayut))
 console.log(
   `${"bayut Algolia JSON (190 KB, 25 hits)".padEnd(34)} flatwatch ${bayutMs.toFixed(1).padStart(6)} ms (JSON + Schema; no DOM)`,
 )
