@@ -40,6 +40,8 @@ const baseEnv = () => ({
   TELEGRAM_API_ROOT: fake.apiRoot,
   DATABASE_URL: databaseUrl,
   LOG_LEVEL: "info",
+  // No listing site is reachable here; the parser runs with no source enabled.
+  BAYUT_ENABLED: "false",
 })
 
 const connections = async () =>
