@@ -73,6 +73,15 @@ export interface StoredListing {
   readonly price: number
 }
 
+/** A row of `deliveries` (the outbox), as `deliveriesOf` reads it. */
+export interface DeliveryRow {
+  readonly kind: string
+  readonly status: string
+  /** The Bayut id of its listing (listing and price-drop alerts), else null. */
+  readonly listingExternalId: string | null
+  readonly dedupeKey: string
+}
+
 /** A row of `source_runs`. */
 export interface ParserRun {
   readonly id: number
@@ -231,6 +240,26 @@ export class System {
     return Date.now() + this.offsetMs
   }
 
+  /**
+   * A value from the running runner's `/metrics` (Prometheus text): the sample named `name`
+   * whose labels include `labels` (e.g. `{ component: "bot" }`); undefined when there is none.
+   */
+  async metric(
+    name: string,
+    labels: Readonly<Record<string, string>> = {},
+  ): Promise<number | undefined> {
+    if (this.runner === undefined) throw new Error("no runner is running")
+    const text = await (await this.runner.get("/metrics")).text()
+    const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)
+    for (const line of text.split("\n")) {
+      const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
+      if (match?.[1] !== name) continue
+      const present = match[2] ?? ""
+      if (wanted.every((w) => present.split(",").includes(w))) return Number(match[3])
+    }
+    return undefined
+  }
+
   /** The JSON log lines of every runner started so far, in order. */
   logs(): Array<{ message: string; logLevel?: string; annotations?: Record<string, string> }> {
     return this.runs.flatMap((r) => logLines(r.output()))
@@ -307,59 +336,40 @@ export class System {
   }
 
   /**
-   * The id of the newest finished parser run so far (0 if none); with `waitForRunAfter` it
-   * tells when a run that started later has finished.
+   * Resolves with the first finished run of `source` that started after `since` (business
+   * time; default: now). Such a run saw everything the site listed at `since`.
    */
-  async lastRunId(source = "bayut"): Promise<number> {
-    const [row] = await this.sql<{ id: number | null }[]>`
-      select max(id)::int as id from source_runs where source = ${source}`
-    return row?.id ?? 0
-  }
-
-  /**
-   * Resolves with the first finished run of `source` newer than run `afterId` whose
-   * `started_at` is later than it: a run that began after `afterId` finished, so it saw
-   * everything the site listed by then.
-   */
-  async waitForRunAfter(
-    afterId: number,
-    source = "bayut",
-    timeoutMs = WAIT_MS,
+  async waitForRun(
+    options: {
+      readonly since?: number
+      readonly source?: string
+      readonly timeoutMs?: number
+    } = {},
   ): Promise<ParserRun> {
+    const since = new Date(options.since ?? this.now())
+    const source = options.source ?? "bayut"
     return this.waitFor(
-      `a ${source} run started after run ${afterId}`,
+      `a ${source} run started after ${since.toISOString()}`,
       async () => {
         const [row] = await this.sql<ParserRun[]>`
-          select r.id::int as id, r.source, r.outcome, r.pages, r.found, r.new, r.updated, r.errors
-          from source_runs r
-          where r.source = ${source} and r.finished_at is not null and r.id > ${afterId}
-            and r.started_at >= coalesce(
-              (select finished_at from source_runs where id = ${afterId}), '-infinity')
-          order by r.id limit 1`
+          select id::int as id, source, outcome::text as outcome, pages, found, new, updated, errors
+          from source_runs
+          where source = ${source} and finished_at is not null and started_at > ${since}
+          order by id limit 1`
         return row
       },
-      timeoutMs,
+      options.timeoutMs ?? WAIT_MS,
     )
   }
 
-  /** Telegram-visible deliveries (the outbox) of one user, oldest first. */
-  async deliveriesOf(userId: number): Promise<
-    Array<{
-      kind: string
-      status: string
-      listingExternalId: string | null
-      dedupeKey: string
-    }>
-  > {
-    return [
-      ...(await this.sql<
-        Array<{ kind: string; status: string; listingExternalId: string | null; dedupeKey: string }>
-      >`
-        select d.kind::text as kind, d.status::text as status,
-               l.external_id as "listingExternalId", d.dedupe_key as "dedupeKey"
-        from deliveries d left join listings l on l.id = d.listing_id
-        where d.user_id = ${userId} order by d.id`),
-    ]
+  /** The outbox rows (`deliveries`) of one user, oldest first, with their listing's Bayut id. */
+  async deliveriesOf(userId: number): Promise<DeliveryRow[]> {
+    const rows = await this.sql<DeliveryRow[]>`
+      select d.kind::text as kind, d.status::text as status,
+             l.external_id as "listingExternalId", d.dedupe_key as "dedupeKey"
+      from deliveries d left join listings l on l.id = d.listing_id
+      where d.user_id = ${userId} order by d.id`
+    return [...rows]
   }
 
   // --- users ------------------------------------------------------------------------------
