@@ -427,7 +427,9 @@ export const make = (
       switch (outcome._tag) {
         case "Sent": {
           transientStreak = 0
-          chatReadyAt.set(row.chatId, now + s.chatIntervalMs)
+          // `now` is whole milliseconds, up to 1 ms behind the answer: without the extra
+          // millisecond the next message could reach Telegram 999.9 ms after this one.
+          chatReadyAt.set(row.chatId, now + s.chatIntervalMs + 1)
           queueMark({
             held,
             status: "sent",
