@@ -5,7 +5,7 @@ import { avitoSource } from "./AvitoSource.ts"
 import { BAYUT_SITE, bayutSource } from "./BayutSource.ts"
 import { DEFAULT_USER_AGENT, type FetchOptions } from "./Fetcher.ts"
 import { htmlSource } from "./HtmlSource.ts"
-import { type HtmlSourceConfigError, loadHtmlSourceConfig } from "./HtmlSourceConfig.ts"
+import { HtmlSourceConfigError, loadHtmlSourceConfig } from "./HtmlSourceConfig.ts"
 import type { Source } from "./Source.ts"
 import type { HealthPolicy } from "./SourceHealth.ts"
 import type { RunSettings } from "./SourceRun.ts"
@@ -65,7 +65,7 @@ const httpUrl = (name: string): Config.Config<string> =>
     name,
   )
 
-const int = (name: string, min: number, max: number, fallback: number) =>
+const boundedInt = (name: string, min: number, max: number) =>
   Config.nested(
     Config.integer().pipe(
       Config.validate({
@@ -74,7 +74,10 @@ const int = (name: string, min: number, max: number, fallback: number) =>
       }),
     ),
     name,
-  ).pipe(Config.withDefault(fallback))
+  )
+
+const int = (name: string, min: number, max: number, fallback: number) =>
+  boundedInt(name, min, max).pipe(Config.withDefault(fallback))
 
 const duration = (name: string, fallback: Duration.DurationInput) =>
   Config.duration(name).pipe(Config.withDefault(Duration.decode(fallback)))
@@ -109,12 +112,6 @@ const proxy = (name: string) =>
       ),
       name,
     ),
-  )
-
-/** Makes sure an error of `config` names `name` (some shared descriptors report an empty path). */
-const naming = <A>(name: string, config: Config.Config<A>) =>
-  Effect.mapError(config, (error) =>
-    String(error).includes(name) ? error : ConfigError.prefixed(error, [name]),
   )
 
 /** Settings every source shares (each can override some). */
@@ -186,7 +183,7 @@ const bayut = (s: Shared) =>
       acceptLanguage: Config.string("BAYUT_ACCEPT_LANGUAGE").pipe(
         Config.withDefault("en-US,en;q=0.9"),
       ),
-      degradedAfter: Config.option(int("BAYUT_DEGRADED_AFTER", 1, 10_000, 30)),
+      degradedAfter: boundedInt("BAYUT_DEGRADED_AFTER", 1, 10_000).pipe(Config.withDefault(30)),
     })
     const source = bayutSource({
       id: "bayut",
@@ -204,14 +201,12 @@ const bayut = (s: Shared) =>
       detailConcurrency: c.detailConcurrency,
       fetch: fetchOptions(s, "bayut", c),
     })
-    // Zero new listings for an hour is normal at night with a cursor: a higher default.
+    // Zero new listings for an hour is normal at night with a cursor: a higher default than
+    // the shared PARSER_DEGRADED_AFTER.
     return Option.some({
       source,
       cron: c.cron,
-      policy: policy(
-        s,
-        Option.orElse(c.degradedAfter, () => Option.some(30)),
-      ),
+      policy: policy(s, Option.some(c.degradedAfter)),
     })
   })
 
@@ -234,7 +229,7 @@ const avito = (s: Shared) =>
       acceptLanguage: Config.string("AVITO_ACCEPT_LANGUAGE").pipe(
         Config.withDefault("ru-RU,ru;q=0.9"),
       ),
-      degradedAfter: Config.option(int("AVITO_DEGRADED_AFTER", 1, 10_000, 5)),
+      degradedAfter: Config.option(boundedInt("AVITO_DEGRADED_AFTER", 1, 10_000)),
     })
     const source = avitoSource({
       id: "avito",
@@ -254,7 +249,12 @@ const html = (s: Shared) =>
     const paths = yield* list("HTML_SOURCES").pipe(Config.withDefault([]))
     const sources: Array<ScheduledSource> = []
     for (const path of paths) {
-      const config = yield* loadHtmlSourceConfig(path)
+      // The operator set HTML_SOURCES, not the file: say which variable led there.
+      const config = yield* loadHtmlSourceConfig(path).pipe(
+        Effect.mapError(
+          (error) => new HtmlSourceConfigError({ path, message: `HTML_SOURCES: ${error.message}` }),
+        ),
+      )
       if (!config.enabled) continue
       const key = `HTML_${envKey(config.id)}`
       const c = yield* Config.all({
@@ -299,7 +299,7 @@ export const loadParserConfig: Effect.Effect<
     sources,
     jitter: s.jitter,
     runOnStart: s.runOnStart,
-    adminIds: yield* naming("ADMIN_IDS", adminIds),
+    adminIds: yield* adminIds,
   }
 })
 
