@@ -427,7 +427,9 @@ export const make = (
       switch (outcome._tag) {
         case "Sent": {
           transientStreak = 0
-          chatReadyAt.set(row.chatId, now + s.chatIntervalMs)
+          // The Clock counts whole milliseconds, so "now" may be up to 1 ms behind the moment
+          // Telegram counted the message: one more keeps the gap at least the full interval.
+          chatReadyAt.set(row.chatId, now + s.chatIntervalMs + 1)
           queueMark({
             held,
             status: "sent",
