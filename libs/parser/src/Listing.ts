@@ -88,7 +88,8 @@ export type PageResult = Data.TaggedEnum<{
 }>
 export const PageResult = Data.taggedEnum<PageResult>()
 
-const formatIssue = (error: ParseResult.ParseError): string =>
+/** A schema error as `path: message; ...` (the path left out where it is empty). */
+export const formatIssues = (error: ParseResult.ParseError): string =>
   ParseResult.ArrayFormatter.formatErrorSync(error)
     .map((issue) =>
       issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`,
@@ -123,7 +124,7 @@ export const validateCandidates = (
     }
     const decoded = decodeListing(candidate.value)
     if (Either.isLeft(decoded)) {
-      invalid.push({ index, id: candidate.id, reason: formatIssue(decoded.left) })
+      invalid.push({ index, id: candidate.id, reason: formatIssues(decoded.left) })
       return
     }
     if (seen.has(decoded.right.externalId)) return

@@ -339,6 +339,29 @@ describe("a Bayut run against the fixture server", () => {
     expect((await state())?.cursor).toBe(String(flat(5).createdAt))
   })
 
+  test("an answer cut short or not JSON mid-crawl: the run fails, the cursor stays, nothing is lost", async () => {
+    // Two listings posted well before the newest three (further back than the overlap).
+    const older = (id: number) => flat(id, { createdAt: BASE - 7200 + id })
+    fake.listings = [older(1), older(2), flat(3), flat(4), flat(5)]
+    fake.overridePage(1, { status: 200, body: '{"results":[{"hits":[{"externalID":"2","purpose' })
+    const report = ran(await run(runSource(bayutSource(bayutConfig()), settings)))
+    expect(report).toMatchObject({ outcome: "failed", created: 3 })
+    expect(report.error).toContain("page 1: unrecognised response")
+    expect((await state())?.cursor).toBeNull()
+    expect((await state())?.lastError).toContain("unrecognised response")
+
+    fake.overridePage(1, { status: 200, body: "<html><body>502 Bad Gateway</body></html>" })
+    const html = ran(await run(runSource(bayutSource(bayutConfig()), settings)))
+    expect(html).toMatchObject({ outcome: "failed", created: 0 })
+    expect(html.error).toContain("Bayut answered HTML instead of JSON")
+    expect((await state())?.cursor).toBeNull()
+
+    const next = ran(await run(runSource(bayutSource(bayutConfig()), settings)))
+    expect(next).toMatchObject({ outcome: "ok", created: 2 })
+    expect((await stored()).map((r) => r.externalId)).toEqual(["1", "2", "3", "4", "5"])
+    expect((await state())?.cursor).toBe(String(flat(5).createdAt))
+  })
+
   test("more pages than the limit: stored, but the cursor waits for a complete run", async () => {
     fake.listings = [flat(1), flat(2), flat(3), flat(4)]
     const report = ran(await run(runSource(bayutSource(bayutConfig({ maxPages: 1 })), settings)))
