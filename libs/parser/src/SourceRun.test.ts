@@ -432,6 +432,66 @@ describe("an HTML source run (Avito) against the fixture server", () => {
     expect(second).toMatchObject({ pages: 1, created: 0 })
   })
 
+  test("a run that fails after page 1: the next run reads past page 1 (all known by then)", async () => {
+    const serp = await ownFixture("avito/serp.html")
+    let page2Fails = true
+    site.on("/list", (request) =>
+      request.path.includes("p=2")
+        ? page2Fails
+          ? { status: 503, body: "down" }
+          : { body: serp.replaceAll("500", "600") }
+        : request.path.includes("p=3")
+          ? { body: serp.replaceAll("500", "700") }
+          : { body: serp },
+    )
+    const source = avito(["https://www.avito.ru/list?s=104"])
+    const ids = async () =>
+      (
+        await run(
+          Database.query((db) =>
+            db
+              .select({ id: listings.externalId })
+              .from(listings)
+              .where(eq(listings.source, "avito"))
+              .orderBy(asc(listings.externalId)),
+          ),
+        )
+      ).map((r) => r.id)
+    const avitoCursor = async () =>
+      (
+        await run(
+          Database.query((db) =>
+            db.select().from(sourceState).where(eq(sourceState.source, "avito")),
+          ),
+        )
+      )[0]?.cursor
+
+    const failed = ran(await run(runSource(source, settings)))
+    expect(failed).toMatchObject({ outcome: "failed", created: 3 })
+    expect(await ids()).toEqual(["5001", "5002", "5003"])
+    expect(await avitoCursor()).toBe("partial")
+
+    // Page 1 holds nothing new now; pages 2 and 3 were never read: they are, this time.
+    page2Fails = false
+    const next = ran(await run(runSource(source, settings)))
+    expect(next).toMatchObject({ outcome: "ok", pages: 3, created: 6 })
+    expect(await ids()).toEqual([
+      "5001",
+      "5002",
+      "5003",
+      "6001",
+      "6002",
+      "6003",
+      "7001",
+      "7002",
+      "7003",
+    ])
+    expect(await avitoCursor()).toBe("complete")
+
+    // Back to normal: stop at the first page with nothing new.
+    expect(ran(await run(runSource(source, settings)))).toMatchObject({ pages: 1, created: 0 })
+  })
+
   test("the nothing-found page: outcome empty; the block page: blocked", async () => {
     site.on("/void", { body: await ownFixture("avito/void.html") })
     site.on("/ip", { status: 200, body: await ownFixture("avito/blocked_ip.html") })
