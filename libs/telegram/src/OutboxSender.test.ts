@@ -218,6 +218,17 @@ describe("sending", () => {
     expect(reminder?.buttons).toEqual([[{ text: "Renew", callback_data: "renew:month" }]])
   })
 
+  test("a listing without a timestamp shows the site's posted text (kept in raw by the parser)", async () => {
+    await run(seedUsers(1, 1, "ru"))
+    const listingIds = await run(
+      seedListings([{ raw: { postedText: "3 часа назад", priceText: "45 000 ₽ в месяц" } }]),
+    )
+    await run(queueAlerts(listingIds, [1]))
+    await startSender()
+    await waitFor("sent", allSent(1))
+    expect(fake.limits.deliveredTo(1)[0]?.text).toContain("🕒 Опубликовано 3 часа назад")
+  })
+
   test("a row inserted into an idle outbox is sent at once (NOTIFY), not at the next poll", async () => {
     await run(seedUsers(1, 1))
     const [listingId = 0] = await run(seedListings([{}]))

@@ -126,7 +126,9 @@ export const claim = (
              (SELECT u.language::text FROM users u WHERE u.id = c.user_id) AS language,
              coalesce((SELECT u.blocked_at IS NOT NULL FROM users u WHERE u.id = c.user_id),
                       false) AS blocked,
-             (SELECT to_jsonb(l) - 'raw' FROM listings l WHERE l.id = c.listing_id) AS listing
+             (SELECT to_jsonb(l) - 'raw'
+                     || jsonb_build_object('posted_text', l.raw ->> 'postedText')
+                FROM listings l WHERE l.id = c.listing_id) AS listing
         FROM claimed c, candidates
        ORDER BY array_position(candidates.ids, c.id)`,
   ).pipe(
@@ -356,6 +358,8 @@ const ListingJson = Schema.Struct({
   agent_phone: Schema.NullOr(Schema.String),
   permit_number: Schema.NullOr(Schema.String),
   posted_at: Schema.NullOr(Schema.DateFromString),
+  /** From `raw.postedText` (sources without a timestamp). */
+  posted_text: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
 })
 
 /** Decodes a claimed row's listing; fails with a readable reason when it is missing or odd. */
@@ -388,5 +392,6 @@ export const decodeListing = (json: unknown): Effect.Effect<AlertListing, string
           agentPhone: l.agent_phone,
           permitNumber: l.permit_number,
           postedAt: l.posted_at,
+          postedText: l.posted_text,
         })),
       )
