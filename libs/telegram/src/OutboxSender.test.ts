@@ -230,14 +230,15 @@ describe("sending", () => {
   })
 
   test("a row inserted into an idle outbox is sent at once (NOTIFY), not at the next poll", async () => {
-    await run(seedUsers(1, 1))
-    const [listingId = 0] = await run(seedListings([{}]))
+    await run(seedUsers(1, 2))
+    const [first = 0, second = 0] = await run(seedListings([{}, {}]))
+    await run(queueAlerts([first], [1]))
     await startSender({ pollInterval: "60 seconds" })
-    // The sender's first claim (at start) found nothing; the next poll is a minute away.
-    await Bun.sleep(100)
-    await run(queueAlerts([listingId], [1]))
-    await fake.limits.waitForDelivered(1, 5_000)
-    await waitFor("the row marked sent", allSent(1), 5_000)
+    // Its first claim (at start) took the one row queued; the next poll is a minute away.
+    await waitFor("the first row sent", allSent(1), 5_000)
+    await run(queueAlerts([second], [2]))
+    await fake.limits.waitForDelivered(2, 5_000)
+    await waitFor("the row marked sent", allSent(2), 5_000)
   })
 })
 
@@ -536,7 +537,9 @@ describe("leases, concurrency and shutdown", () => {
     const began = performance.now()
     await sender.stop()
     const took = performance.now() - began
-    expect(took).toBeLessThan(2_000)
+    // The deadline: 2 s for sends, 2 s to record the results (they take ~0.2 s; generous
+    // under load). That the sends were let finish is what the counts below show.
+    expect(took).toBeLessThan(4_000)
     const c = await counts()
     expect(c.sending).toBe(0)
     // Every message Telegram showed is recorded as sent: in-flight sends were let finish.
@@ -559,7 +562,9 @@ describe("leases, concurrency and shutdown", () => {
     await fake.limits.waitForDelivered(3)
     const began = performance.now()
     await sender.stop()
-    expect(performance.now() - began).toBeLessThan(1_500)
+    // Well before the stuck answers (10 s) or the call timeout (20 s): 0.5 s for the sends,
+    // at most 1 s to record, with room for a loaded machine.
+    expect(performance.now() - began).toBeLessThan(3_000)
     const c = await counts()
     expect(c.sending).toBe(0)
     expect(c.sent).toBe(0)
