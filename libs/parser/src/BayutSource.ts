@@ -19,6 +19,7 @@ import {
   monthlyPrice,
   PageResult,
   RentPeriod,
+  unrecognisedPage,
   validateCandidates,
 } from "./Listing.ts"
 import { ParserMetrics } from "./ParserMetrics.ts"
@@ -307,14 +308,10 @@ export interface BayutPage {
   readonly unrecognised?: string
 }
 
-const unrecognisedPage = (reason: string): BayutPage => ({
+const unrecognised = (reason: string): BayutPage => ({
   hasMore: false,
   unrecognised: reason,
-  result: PageResult.Listings({
-    listings: [],
-    invalid: [{ index: 0, id: null, reason }],
-    skipped: 0,
-  }),
+  result: unrecognisedPage(reason),
 })
 
 /**
@@ -339,11 +336,11 @@ export const parseBayutResponse = (
           hasMore: false,
           result: PageResult.Blocked({ reason: "Bayut answered with a bot challenge page" }),
         }
-      : unrecognisedPage("Bayut answered HTML instead of JSON")
+      : unrecognised("Bayut answered HTML instead of JSON")
   }
   const envelope = decodeEnvelope(body)
   if (Either.isLeft(envelope)) {
-    return unrecognisedPage(`unrecognised response: ${formatIssues(envelope.left).slice(0, 500)}`)
+    return unrecognised(`unrecognised response: ${formatIssues(envelope.left).slice(0, 500)}`)
   }
   const env = envelope.right
   const algolia = "hits" in env ? env : "count" in env ? null : env.results[0]

@@ -88,6 +88,13 @@ export type PageResult = Data.TaggedEnum<{
 }>
 export const PageResult = Data.taggedEnum<PageResult>()
 
+/**
+ * A page the parser does not recognise (no result list, no empty or block marker; an API answer
+ * of another shape): no listings and one invalid entry saying why, so that ops see it.
+ */
+export const unrecognisedPage = (reason: string): PageResult =>
+  PageResult.Listings({ listings: [], invalid: [{ index: 0, id: null, reason }], skipped: 0 })
+
 /** A schema error as `path: message; ...` (the path left out where it is empty). */
 export const formatIssues = (error: ParseResult.ParseError): string =>
   ParseResult.ArrayFormatter.formatErrorSync(error)

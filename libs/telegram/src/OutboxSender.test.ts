@@ -28,15 +28,7 @@ import { enqueue } from "./Outbox.ts"
 import * as OutboxSender from "./OutboxSender.ts"
 
 const TOKEN = "123456:TEST-token_abcdefghijklmnopqrstuvwxyz"
-const ALL_KINDS = [
-  "listing",
-  "price_drop",
-  "reminder",
-  "expired",
-  "broadcast",
-  "admin_notice",
-  "notice",
-] as const
+const ALL_KINDS = deliveries.kind.enumValues
 
 const runtime = ManagedRuntime.make(
   Layer.mergeAll(TestDatabase.layer("outbox-sender-test"), Logger.minimumLogLevel(LogLevel.None)),

@@ -7,6 +7,7 @@
  * cannot overwrite the row another sender has since claimed.
  */
 import { Database, type DatabaseError, type Sql } from "@flatwatch/db/Database"
+import { deliveries } from "@flatwatch/db/schema"
 import { Effect, ParseResult, Schema } from "effect"
 import type { AlertListing, Language } from "./ListingAlert.ts"
 import type { DeliveryKind } from "./Outbox.ts"
@@ -36,15 +37,7 @@ const ClaimedDbRow = Schema.Struct({
   id: Schema.Number,
   user_id: Schema.NullOr(Schema.Number),
   chat_id: Schema.Number,
-  kind: Schema.Literal(
-    "listing",
-    "price_drop",
-    "reminder",
-    "expired",
-    "broadcast",
-    "admin_notice",
-    "notice",
-  ),
+  kind: Schema.Literal(...deliveries.kind.enumValues),
   filter_id: Schema.NullOr(Schema.Number),
   payload: Schema.Unknown,
   attempts: Schema.Number,
