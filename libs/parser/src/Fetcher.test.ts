@@ -118,6 +118,50 @@ describe("Fetcher", () => {
     expect(Either.isLeft(result) && result.left.reason).toBe("TooLarge")
   })
 
+  test("an endless response without a length: cut off at the cap, the connection closed", async () => {
+    let sent = 0
+    let cancelled = false
+    const endless = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () =>
+        new Response(
+          new ReadableStream({
+            pull(controller) {
+              sent += 16_384
+              controller.enqueue(new Uint8Array(16_384).fill(120))
+            },
+            cancel() {
+              cancelled = true
+            },
+          }),
+        ),
+    })
+    try {
+      const result = await Effect.runPromise(
+        Effect.either(
+          Effect.flatMap(Fetcher, (f) =>
+            f.fetch(
+              { url: `http://127.0.0.1:${endless.port}/` },
+              { ...options, maxBytes: 100_000, retries: 0, timeout: Duration.seconds(10) },
+            ),
+          ),
+        ).pipe(Effect.provide(Fetcher.Default)),
+      )
+      expect(Either.isLeft(result) && result.left).toMatchObject({
+        reason: "TooLarge",
+        message: "response larger than 100000 bytes",
+      })
+      const deadline = Date.now() + 5_000
+      while (!cancelled && Date.now() < deadline) await Bun.sleep(10)
+      expect(cancelled).toBe(true)
+      // Read up to the cap, not the whole stream (socket buffers let a little more through).
+      expect(sent).toBeLessThan(10_000_000)
+    } finally {
+      endless.stop(true)
+    }
+  })
+
   test("a server that never answers: Timeout, retried, then given up", async () => {
     site.on("/slow", () => new Promise(() => {}))
     const result = await get("/slow", { timeout: Duration.millis(100), retries: 1 })
