@@ -565,12 +565,32 @@ describe("leases, concurrency and shutdown", () => {
 
   test("operator gauges: outbox depth and oldest pending age follow the backlog", async () => {
     await run(seedUsers(1, 1))
-    await run(queueAlerts(await run(seedListings([{}, {}, {}])), [1]))
+    const listingIds = await run(seedListings([{}, {}, {}]))
+    // Due for two minutes already (queued while no sender ran).
+    const since = new Date(Date.now() - 120_000)
+    await run(
+      enqueue(
+        listingIds.map((listingId) => ({
+          userId: 1,
+          chatId: 1,
+          kind: "listing" as const,
+          listingId,
+          dedupeKey: `listing:1:${listingId}`,
+          notBefore: since,
+        })),
+      ),
+    )
     const sender = await startSender({ chatRate: 2 })
     const gauge = async (metric: Metric.Metric.Gauge<number>) =>
       (await Effect.runPromise(Metric.value(Metric.tagged(metric, "sender", sender.name)))).value
-    await waitFor("a backlog seen", async () => (await gauge(Metrics.outboxDepth)) >= 2)
-    expect(await gauge(Metrics.oldestPendingSeconds)).toBeGreaterThanOrEqual(0)
+    // All three are claimed at once (one batch) and let out one by one, 0.5 s apart: once the
+    // first is sent, the other two wait in the sender, and count as waiting.
+    await waitFor("the first sent", async () => (await counts()).sent >= 1)
+    await waitFor("the backlog seen after the claim", async () => {
+      const depth = await gauge(Metrics.outboxDepth)
+      return depth > 0 && depth < 3
+    })
+    expect(await gauge(Metrics.oldestPendingSeconds)).toBeGreaterThanOrEqual(119)
     await waitFor("3 sent", allSent(3))
     await waitFor("depth back to 0", async () => (await gauge(Metrics.outboxDepth)) === 0)
     expect(await gauge(Metrics.oldestPendingSeconds)).toBe(0)

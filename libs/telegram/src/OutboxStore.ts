@@ -300,7 +300,10 @@ export const renew = (
 export interface OutboxStats {
   /** Rows due now and not yet sent (`pending` due, plus `sending`). */
   readonly depth: number
-  /** How long the longest-waiting due row has been due, in seconds (0 when none). */
+  /**
+   * How long the longest-waiting unsent row has been due, in seconds (0 when none): claimed rows
+   * count too (a sender holds up to a batch while the rate limits let them out one by one).
+   */
   readonly oldestSeconds: number
 }
 
@@ -317,8 +320,8 @@ export const stats = (
   Database.sql(
     (sql) => sql`
       SELECT count(*)::int AS depth,
-             extract(epoch FROM ${iso(now)}::timestamptz
-               - min(next_attempt_at) FILTER (WHERE status = 'pending'))::float8 AS oldest_seconds
+             extract(epoch FROM ${iso(now)}::timestamptz - min(next_attempt_at))::float8
+               AS oldest_seconds
         FROM deliveries
        WHERE kind = ANY (string_to_array(${kindList(kinds)}, ',')::delivery_kind[])
          AND ((status = 'pending' AND next_attempt_at <= ${iso(now)}::timestamptz)
