@@ -152,6 +152,16 @@ const fetchOptions = (
   maxBytes: s.maxBytes,
 })
 
+/** `<PREFIX>_PROXY`, `<PREFIX>_POLITENESS_DELAY`, `<PREFIX>_ACCEPT_LANGUAGE` of a built-in source. */
+const siteSettings = (prefix: string, acceptLanguage: string) =>
+  Config.all({
+    proxy: proxy(`${prefix}_PROXY`),
+    politeness: Config.option(Config.duration(`${prefix}_POLITENESS_DELAY`)),
+    acceptLanguage: Config.string(`${prefix}_ACCEPT_LANGUAGE`).pipe(
+      Config.withDefault(acceptLanguage),
+    ),
+  })
+
 const policy = (s: Shared, degradedAfter: Option.Option<number>): HealthPolicy => ({
   degradedAfter: Option.getOrElse(degradedAfter, () => s.degradedAfter),
   blockedBackoff: s.blockedBackoff,
@@ -178,11 +188,7 @@ const bayut = (s: Shared) =>
       initialLookback: duration("BAYUT_INITIAL_LOOKBACK", "1 hour"),
       detailPages: Config.boolean("BAYUT_DETAIL_PAGES").pipe(Config.withDefault(true)),
       detailConcurrency: int("BAYUT_DETAIL_CONCURRENCY", 1, 16, 2),
-      proxy: proxy("BAYUT_PROXY"),
-      politeness: Config.option(Config.duration("BAYUT_POLITENESS_DELAY")),
-      acceptLanguage: Config.string("BAYUT_ACCEPT_LANGUAGE").pipe(
-        Config.withDefault("en-US,en;q=0.9"),
-      ),
+      fetch: siteSettings("BAYUT", "en-US,en;q=0.9"),
       degradedAfter: boundedInt("BAYUT_DEGRADED_AFTER", 1, 10_000).pipe(Config.withDefault(30)),
     })
     const source = bayutSource({
@@ -199,7 +205,7 @@ const bayut = (s: Shared) =>
       initialLookback: c.initialLookback,
       detailPages: c.detailPages,
       detailConcurrency: c.detailConcurrency,
-      fetch: fetchOptions(s, "bayut", c),
+      fetch: fetchOptions(s, "bayut", c.fetch),
     })
     // Zero new listings for an hour is normal at night with a cursor: a higher default than
     // the shared PARSER_DEGRADED_AFTER.
@@ -224,11 +230,7 @@ const avito = (s: Shared) =>
       market: Config.nonEmptyString("AVITO_MARKET"),
       baseUrl: Config.option(httpUrl("AVITO_BASE_URL")),
       maxPages: int("AVITO_MAX_PAGES", 1, 100, 2),
-      proxy: proxy("AVITO_PROXY"),
-      politeness: Config.option(Config.duration("AVITO_POLITENESS_DELAY")),
-      acceptLanguage: Config.string("AVITO_ACCEPT_LANGUAGE").pipe(
-        Config.withDefault("ru-RU,ru;q=0.9"),
-      ),
+      fetch: siteSettings("AVITO", "ru-RU,ru;q=0.9"),
       degradedAfter: Config.option(boundedInt("AVITO_DEGRADED_AFTER", 1, 10_000)),
     })
     const source = avitoSource({
@@ -237,7 +239,7 @@ const avito = (s: Shared) =>
       urls: c.urls,
       baseUrl: Option.getOrUndefined(c.baseUrl),
       maxPages: c.maxPages,
-      fetch: fetchOptions(s, "avito", c),
+      fetch: fetchOptions(s, "avito", c.fetch),
     })
     return Option.some({ source, cron: c.cron, policy: policy(s, c.degradedAfter) })
   })
