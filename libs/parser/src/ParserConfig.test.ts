@@ -100,33 +100,21 @@ describe("parser configuration", () => {
       AVITO_MARKET: "moskva",
     }
     const degradedAfter = async (env: Record<string, string>) =>
-      (await ok(env)).sources.map((s) => [s.source.id, s.policy.degradedAfter])
-    expect(await degradedAfter({ ...bayutKeys, ...avito, BAYUT_ENABLED: "true" })).toEqual([
+      (await ok({ ...bayutKeys, ...avito, BAYUT_ENABLED: "true", ...env })).sources.map((s) => [
+        s.source.id,
+        s.policy.degradedAfter,
+      ])
+    expect(await degradedAfter({})).toEqual([
       ["bayut", 30],
       ["avito", 5],
     ])
     // Avito follows the shared value unless it has its own; Bayut keeps its higher default.
-    expect(
-      await degradedAfter({
-        ...bayutKeys,
-        ...avito,
-        BAYUT_ENABLED: "true",
-        PARSER_DEGRADED_AFTER: "7",
-      }),
-    ).toEqual([
+    expect(await degradedAfter({ PARSER_DEGRADED_AFTER: "7" })).toEqual([
       ["bayut", 30],
       ["avito", 7],
     ])
-    expect(
-      await degradedAfter({
-        ...bayutKeys,
-        ...avito,
-        BAYUT_ENABLED: "true",
-        PARSER_DEGRADED_AFTER: "7",
-        AVITO_DEGRADED_AFTER: "2",
-        BAYUT_DEGRADED_AFTER: "4",
-      }),
-    ).toEqual([
+    const own = { PARSER_DEGRADED_AFTER: "7", AVITO_DEGRADED_AFTER: "2", BAYUT_DEGRADED_AFTER: "4" }
+    expect(await degradedAfter(own)).toEqual([
       ["bayut", 4],
       ["avito", 2],
     ])
