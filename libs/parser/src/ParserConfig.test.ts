@@ -53,6 +53,9 @@ describe("parser configuration", () => {
     expect(await problem({ ...base, AVITO_URLS: "not a url", AVITO_MARKET: "moskva" })).toContain(
       "AVITO_URLS",
     )
+    expect(
+      await problem({ ...base, AVITO_URLS: "javascript:alert(1)", AVITO_MARKET: "moskva" }),
+    ).toContain('Invalid data at AVITO_URLS: "is not an http(s) URL: javascript:alert(1)"')
     const config = await ok({
       ...base,
       AVITO_URLS: "https://www.avito.ru/moskva/kvartiry",

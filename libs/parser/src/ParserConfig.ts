@@ -52,14 +52,14 @@ export const cronPattern = (name: string): Config.Config<string> =>
     name,
   )
 
+const isHttpUrl = (url: string) => URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)
+
 const httpUrl = (name: string): Config.Config<string> =>
   Config.nested(
     Config.string().pipe(
       Config.mapOrFail((raw) => {
         const url = raw.trim().replace(/\/+$/, "")
-        return URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)
-          ? Either.right(url)
-          : invalid(`is not an http(s) URL: ${raw}`)
+        return isHttpUrl(url) ? Either.right(url) : invalid(`is not an http(s) URL: ${raw}`)
       }),
     ),
     name,
@@ -223,9 +223,9 @@ const avito = (s: Shared) =>
     const c = yield* Config.all({
       cron: cronPattern("AVITO_CRON").pipe(Config.withDefault("*/5 * * * *")),
       urls: list("AVITO_URLS", (urls) => {
-        const bad = urls.find((u) => !URL.canParse(u))
+        const bad = urls.find((u) => !isHttpUrl(u))
         if (urls.length === 0) return "needs at least one Avito search URL"
-        return bad === undefined ? undefined : `is not a URL: ${bad}`
+        return bad === undefined ? undefined : `is not an http(s) URL: ${bad}`
       }),
       market: Config.nonEmptyString("AVITO_MARKET"),
       baseUrl: Config.option(httpUrl("AVITO_BASE_URL")),
