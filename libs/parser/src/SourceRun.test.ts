@@ -391,6 +391,38 @@ describe("a Bayut run against the fixture server", () => {
   })
 })
 
+describe("a source whose parser crashes", () => {
+  test("the run is recorded as failed with the reason, nothing is stored, the next run goes ahead", async () => {
+    let crash = true
+    const flaky: Source = {
+      id: "flaky",
+      market: "dubai",
+      parse: () => Effect.dieMessage("unexpected markup"),
+      crawl: () =>
+        crash
+          ? Effect.die(new TypeError("Cannot read properties of null (reading 'textContent')"))
+          : Effect.succeed({
+              outcome: "empty",
+              pages: 1,
+              listings: [],
+              invalid: [],
+              skipped: 0,
+              errors: 0,
+            }),
+    }
+    const failed = ran(await run(runSource(flaky, settings)))
+    expect(failed).toMatchObject({ outcome: "failed", found: 0, created: 0 })
+    expect(failed.error).toContain("Cannot read properties of null")
+    const [row] = await run(
+      Database.query((db) => db.select().from(sourceRuns).where(eq(sourceRuns.source, "flaky"))),
+    )
+    expect(row).toMatchObject({ outcome: "failed", new: 0 })
+    expect(row?.error).toContain("Cannot read properties of null")
+    crash = false
+    expect(ran(await run(runSource(flaky, settings))).outcome).toBe("empty")
+  })
+})
+
 describe("an HTML source run (Avito) against the fixture server", () => {
   let site: FixtureSite
   beforeEach(() => {
