@@ -186,6 +186,12 @@ describe("bad start-up", () => {
       2,
       "DATABASE_URL: is not a postgres:// URL",
     )
+    await expectOneLine(
+      { ...baseEnv(), HTML_SOURCES: "/nonexistent/site.json" },
+      [],
+      2,
+      "flatwatch: configuration error: HTML_SOURCES: /nonexistent/site.json: cannot be read",
+    )
   })
 
   test("an unknown --only name prints the usage and exits 2", async () => {

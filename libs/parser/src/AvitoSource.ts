@@ -9,6 +9,7 @@ import {
   monthlyPrice,
   PageResult,
   type RentPeriod,
+  unrecognisedPage,
   validateCandidates,
 } from "./Listing.ts"
 import { parseLocaleNumber } from "./LocaleNumber.ts"
@@ -182,13 +183,7 @@ export const parseAvitoPage = (
       )
     }
     if (page.markers.has("empty") || page.kept > 0) return Effect.succeed(PageResult.Empty())
-    return Effect.succeed(
-      PageResult.Listings({
-        listings: [],
-        invalid: [{ index: 0, id: null, reason: "no result list (catalog-serp) on the page" }],
-        skipped: 0,
-      }),
-    )
+    return Effect.succeed(unrecognisedPage("no result list (catalog-serp) on the page"))
   }
   return withDocument(page.html, (document) =>
     validateCandidates(

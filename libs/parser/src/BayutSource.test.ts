@@ -100,21 +100,31 @@ test("the newer API shape: rentals parsed (sqft to m2, community to groups), sal
   expect(page.hasMore).toBe(false)
 })
 
-test("no hits: empty, not blocked", async () => {
-  expect(parseBayutResponse(await ownFixture("bayut/empty.json")).result._tag).toBe("Empty")
-})
-
 test("a challenge page instead of JSON: blocked, not 0 listings", async () => {
   const page = parseBayutResponse(await ownFixture("bayut/challenge.html"))
   expect(page.result._tag).toBe("Blocked")
 })
 
-test("JSON of another shape: an invalid entry that says so", () => {
-  const page = parseBayutResponse(`{"message":"index does not exist"}`)
-  expect(page.result._tag).toBe("Listings")
-  if (page.result._tag === "Listings") {
+test("no hits: empty, not blocked", async () => {
+  const page = parseBayutResponse(await ownFixture("bayut/empty.json"))
+  expect(page.result._tag).toBe("Empty")
+  expect(page.unrecognised).toBeUndefined()
+})
+
+test("JSON of another shape, truncated JSON, garbage, an HTML error page: unrecognised, never empty", () => {
+  for (const [body, reason] of [
+    [`{"message":"index does not exist"}`, "unrecognised response"],
+    [`{"results":[{"hits":[{"externalID":"1","pur`, "unrecognised response: JSON Parse error"],
+    ["\u0000\u0001garbage", "unrecognised response"],
+    ["", "unrecognised response"],
+    ["<html><body><h1>502 Bad Gateway</h1></body></html>", "Bayut answered HTML instead of JSON"],
+  ] as const) {
+    const page = parseBayutResponse(body)
+    expect(page.unrecognised).toStartWith(reason)
+    expect(page.hasMore).toBe(false)
+    if (page.result._tag !== "Listings") throw new Error(`${body}: ${page.result._tag}`)
     expect(page.result.listings).toHaveLength(0)
-    expect(page.result.invalid[0]?.reason).toStartWith("unrecognised response")
+    expect(page.result.invalid).toEqual([{ index: 0, id: null, reason: page.unrecognised ?? "" }])
   }
 })
 

@@ -1,14 +1,25 @@
 import type { DatabaseError } from "@flatwatch/db/Database"
-import { Duration, Effect, Either, Metric, Option, ParseResult, Redacted, Schema } from "effect"
+import {
+  Duration,
+  Effect,
+  Either,
+  Metric,
+  Option,
+  type ParseResult,
+  Redacted,
+  Schema,
+} from "effect"
 import { dubaiDistrictGroupsOf } from "./DubaiDistrictGroups.ts"
 import { Fetcher, type FetchOptions } from "./Fetcher.ts"
 import { cut, withDocument } from "./HtmlDocument.ts"
 import {
   type Candidate,
   cleanText,
+  formatIssues,
   monthlyPrice,
   PageResult,
   RentPeriod,
+  unrecognisedPage,
   validateCandidates,
 } from "./Listing.ts"
 import { ParserMetrics } from "./ParserMetrics.ts"
@@ -122,11 +133,6 @@ const isRentPeriod = Schema.is(RentPeriod)
 const COMMERCIAL = /commercial|office|shop|retail|warehouse|industrial|showroom|labour|factory/i
 
 const photoUrl = (id: number) => `https://images.bayut.com/thumbnails/${id}-800x600.jpeg`
-
-const issues = (error: ParseResult.ParseError) =>
-  ParseResult.ArrayFormatter.formatErrorSync(error)
-    .map((i) => `${i.path.join(".")}: ${i.message}`)
-    .join("; ")
 
 interface BayutOptions {
   readonly source: string
@@ -294,7 +300,19 @@ export interface BayutPage {
   readonly result: PageResult
   /** Whether the API has more pages after this one. */
   readonly hasMore: boolean
+  /**
+   * Set when the answer is not a search result at all (HTML that is no challenge, broken or
+   * truncated JSON, another shape): why. `result` then holds no listings and this reason as its
+   * one invalid entry. A crawl must not take such a page as the end of the results.
+   */
+  readonly unrecognised?: string
 }
+
+const unrecognised = (reason: string): BayutPage => ({
+  hasMore: false,
+  unrecognised: reason,
+  result: unrecognisedPage(reason),
+})
 
 /**
  * Parses one Bayut API answer (pure): the Algolia search result (`hits[]`, single or multi-query
@@ -313,33 +331,16 @@ export const parseBayutResponse = (
   }
   const trimmed = body.trimStart()
   if (trimmed.startsWith("<")) {
-    return {
-      hasMore: false,
-      result: CHALLENGE.test(trimmed.slice(0, 200_000))
-        ? PageResult.Blocked({ reason: "Bayut answered with a bot challenge page" })
-        : PageResult.Listings({
-            listings: [],
-            invalid: [{ index: 0, id: null, reason: "Bayut answered HTML instead of JSON" }],
-            skipped: 0,
-          }),
-    }
+    return CHALLENGE.test(trimmed.slice(0, 200_000))
+      ? {
+          hasMore: false,
+          result: PageResult.Blocked({ reason: "Bayut answered with a bot challenge page" }),
+        }
+      : unrecognised("Bayut answered HTML instead of JSON")
   }
   const envelope = decodeEnvelope(body)
   if (Either.isLeft(envelope)) {
-    return {
-      hasMore: false,
-      result: PageResult.Listings({
-        listings: [],
-        invalid: [
-          {
-            index: 0,
-            id: null,
-            reason: `unrecognised response: ${issues(envelope.left).slice(0, 500)}`,
-          },
-        ],
-        skipped: 0,
-      }),
-    }
+    return unrecognised(`unrecognised response: ${formatIssues(envelope.left).slice(0, 500)}`)
   }
   const env = envelope.right
   const algolia = "hits" in env ? env : "count" in env ? null : env.results[0]
@@ -369,7 +370,7 @@ export const parseBayutResponse = (
 
 const invalidRead = (raw: unknown, error: ParseResult.ParseError): Read => ({
   _tag: "Candidate",
-  candidate: { ok: false, id: rawId(raw), reason: issues(error) },
+  candidate: { ok: false, id: rawId(raw), reason: formatIssues(error) },
 })
 
 const rawId = (raw: unknown): string | null => {
@@ -472,6 +473,11 @@ const crawlBayut =
         })
         if (parsed.result._tag === "Blocked") {
           return acc.result("blocked", { error: parsed.result.reason })
+        }
+        if (parsed.unrecognised !== undefined) {
+          // Not the end of the results, just an answer we cannot read (a proxy's page, a body
+          // cut short): the run fails and the cursor stays, so the next run reads it again.
+          return acc.result("failed", { error: `page ${page}: ${parsed.unrecognised}` })
         }
         if (parsed.result._tag === "Empty") {
           acc.empty++

@@ -1,5 +1,15 @@
 import { afterAll, describe, expect, test } from "bun:test"
-import { Duration, Effect, Either, Fiber, Option, Redacted, TestClock, TestContext } from "effect"
+import {
+  Chunk,
+  Duration,
+  Effect,
+  Either,
+  Fiber,
+  Option,
+  Redacted,
+  TestClock,
+  TestContext,
+} from "effect"
 import { defaultFetchOptions, Fetcher, type FetchOptions, parseRetryAfter } from "./Fetcher.ts"
 import { FixtureSite } from "./FixtureSite.ts"
 
@@ -70,8 +80,13 @@ describe("Fetcher", () => {
     const program = Effect.gen(function* () {
       const fetcher = yield* Fetcher
       const fiber = yield* Effect.fork(fetcher.fetch({ url: `${site.url}/limited` }, options))
-      // Wait (on real time) until the fetcher is asleep on the test clock.
-      while ((yield* TestClock.sleeps()).length === 0) yield* Effect.promise(() => Bun.sleep(5))
+      // Wait (on real time) until the fetcher sleeps for the Retry-After (the attempt's own
+      // timeout is a test-clock sleep too: moving the clock before the 429 arrived would fire it).
+      const retryAfterSleep = Effect.gen(function* () {
+        const now = yield* TestClock.currentTimeMillis
+        return Chunk.some(yield* TestClock.sleeps(), (at) => at - now >= 29_000)
+      })
+      while (!(yield* retryAfterSleep)) yield* Effect.promise(() => Bun.sleep(5))
       yield* TestClock.adjust("29 seconds")
       expect(site.requestsTo("/limited")).toHaveLength(1)
       yield* TestClock.adjust("1 second")
@@ -103,11 +118,120 @@ describe("Fetcher", () => {
     expect(Either.isLeft(result) && result.left.reason).toBe("TooLarge")
   })
 
+  test("an endless response without a length: cut off at the cap, the connection closed", async () => {
+    let sent = 0
+    let cancelled = false
+    const endless = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () =>
+        new Response(
+          new ReadableStream({
+            pull(controller) {
+              sent += 16_384
+              controller.enqueue(new Uint8Array(16_384).fill(120))
+            },
+            cancel() {
+              cancelled = true
+            },
+          }),
+        ),
+    })
+    try {
+      const result = await Effect.runPromise(
+        Effect.either(
+          Effect.flatMap(Fetcher, (f) =>
+            f.fetch(
+              { url: `http://127.0.0.1:${endless.port}/` },
+              { ...options, maxBytes: 100_000, retries: 0, timeout: Duration.seconds(10) },
+            ),
+          ),
+        ).pipe(Effect.provide(Fetcher.Default)),
+      )
+      expect(Either.isLeft(result) && result.left).toMatchObject({
+        reason: "TooLarge",
+        message: "response larger than 100000 bytes",
+      })
+      const deadline = Date.now() + 5_000
+      while (!cancelled && Date.now() < deadline) await Bun.sleep(10)
+      expect(cancelled).toBe(true)
+      // Read up to the cap, not the whole stream (socket buffers let a little more through).
+      expect(sent).toBeLessThan(10_000_000)
+    } finally {
+      endless.stop(true)
+    }
+  })
+
   test("a server that never answers: Timeout, retried, then given up", async () => {
     site.on("/slow", () => new Promise(() => {}))
     const result = await get("/slow", { timeout: Duration.millis(100), retries: 1 })
     expect(Either.isLeft(result) && result.left.reason).toBe("Timeout")
     expect(site.requestsTo("/slow")).toHaveLength(2)
+  })
+
+  test("a site that stalls mid-page: Timeout, and the connection is closed, not left reading", async () => {
+    let cancelled = false
+    const stalling = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () =>
+        new Response(
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode("<html><body>first cards..."))
+            },
+            cancel() {
+              cancelled = true
+            },
+          }),
+          { headers: { "content-type": "text/html" } },
+        ),
+    })
+    try {
+      const result = await Effect.runPromise(
+        Effect.either(
+          Effect.flatMap(Fetcher, (f) =>
+            f.fetch(
+              { url: `http://127.0.0.1:${stalling.port}/` },
+              { ...options, timeout: Duration.millis(200), retries: 0 },
+            ),
+          ),
+        ).pipe(Effect.provide(Fetcher.Default)),
+      )
+      expect(Either.isLeft(result) && result.left.reason).toBe("Timeout")
+      const deadline = Date.now() + 5_000
+      while (!cancelled && Date.now() < deadline) await Bun.sleep(10)
+      expect(cancelled).toBe(true)
+    } finally {
+      stalling.stop(true)
+    }
+  })
+
+  test("the declared charset is honoured; an unknown one reads as UTF-8", async () => {
+    // "Квартира" in windows-1251.
+    const cp1251 = new Uint8Array([0xca, 0xe2, 0xe0, 0xf0, 0xf2, 0xe8, 0xf0, 0xe0])
+    const server = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req) =>
+        new URL(req.url).pathname === "/cp1251"
+          ? new Response(cp1251, { headers: { "content-type": "text/html; charset=windows-1251" } })
+          : new Response("Квартира", {
+              headers: { "content-type": "text/html; charset=x-nonsense" },
+            }),
+    })
+    try {
+      const read = (path: string) =>
+        Effect.runPromise(
+          Effect.flatMap(Fetcher, (f) =>
+            f.fetch({ url: `http://127.0.0.1:${server.port}${path}` }, { ...options, retries: 0 }),
+          ).pipe(Effect.provide(Fetcher.Default)),
+        )
+      expect((await read("/cp1251")).body).toBe("Квартира")
+      expect((await read("/nonsense")).body).toBe("Квартира")
+    } finally {
+      server.stop(true)
+    }
   })
 
   test("a closed port: Network", async () => {

@@ -99,9 +99,18 @@ export const parseRetryAfter = (value: string | null, now: number): Option.Optio
   return Number.isNaN(date) ? Option.none() : Option.some(Math.max(0, date - now))
 }
 
-const charsetOf = (contentType: string | null): string => {
-  const match = /charset=["']?([\w-]+)/i.exec(contentType ?? "")
-  return match?.[1]?.toLowerCase() ?? "utf-8"
+/**
+ * A decoder for the charset the response declares; UTF-8 when it declares none or one the
+ * runtime does not know (a typo in a header must not turn every fetch into a network error).
+ */
+const decoderFor = (contentType: string | null): TextDecoder => {
+  const label = /charset=["']?([\w:.-]+)/i.exec(contentType ?? "")?.[1]?.toLowerCase()
+  try {
+    // Bun's typings list a few labels; the runtime knows the WHATWG set (windows-1251, ...).
+    return new TextDecoder((label ?? "utf-8") as ConstructorParameters<typeof TextDecoder>[0])
+  } catch {
+    return new TextDecoder("utf-8")
+  }
 }
 
 class Transient extends Data.TaggedError("Transient")<{
@@ -136,11 +145,19 @@ export class Fetcher extends Effect.Service<Fetcher>()("@flatwatch/parser/Fetche
 
     const readBody = (response: Response, url: string, maxBytes: number) =>
       Effect.tryPromise({
-        try: async () => {
+        try: async (signal) => {
           const declared = Number(response.headers.get("content-length") ?? "0")
-          if (declared > maxBytes) throw new TooLargeSignal()
+          if (declared > maxBytes) {
+            await response.body?.cancel()
+            throw new TooLargeSignal()
+          }
           const reader = response.body?.getReader()
           if (reader === undefined) return ""
+          // A timeout or shutdown interrupts this read: cancel the body so the connection to a
+          // site that stalls mid-page is closed, not left reading in the background.
+          signal.addEventListener("abort", () => void reader.cancel().catch(() => undefined), {
+            once: true,
+          })
           const chunks: Array<Uint8Array> = []
           let size = 0
           for (;;) {
@@ -153,12 +170,7 @@ export class Fetcher extends Effect.Service<Fetcher>()("@flatwatch/parser/Fetche
             }
             chunks.push(value)
           }
-          const decoder = new TextDecoder(
-            charsetOf(response.headers.get("content-type")) as ConstructorParameters<
-              typeof TextDecoder
-            >[0],
-          )
-          return decoder.decode(Buffer.concat(chunks))
+          return decoderFor(response.headers.get("content-type")).decode(Buffer.concat(chunks))
         },
         catch: (cause) =>
           cause instanceof TooLargeSignal

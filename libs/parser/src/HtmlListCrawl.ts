@@ -49,9 +49,19 @@ export interface HtmlListSpec {
 }
 
 /**
+ * The cursor of a paged HTML search. These sources have no high-water mark: a run stops at the
+ * first page that brings nothing new, so what is stored IS the cursor. A run that stored
+ * listings and then failed or was blocked leaves `partial`: the next run must not stop at its
+ * first page (now all known), since the pages after it were never read; it reads every page up to
+ * `maxPages` and leaves `complete`.
+ */
+export const HtmlListCursor = { partial: "partial", complete: "complete" } as const
+
+/**
  * One run over paged HTML searches, newest first: each URL is read page by page until a page
  * brings nothing that is not stored yet (the overlap with the last run), the site says nothing
- * matches, or `maxPages`. A block stops the whole run; listings read before it are kept.
+ * matches, or `maxPages`. A block stops the whole run; listings read before it are kept (and the
+ * cursor says the next run reads past them, see `HtmlListCursor`).
  */
 export const crawlHtmlList =
   (spec: HtmlListSpec) =>
@@ -59,6 +69,12 @@ export const crawlHtmlList =
     Effect.gen(function* () {
       const fetcher = yield* Fetcher
       const acc = new CrawlAccumulator()
+      const resume = context.cursor === HtmlListCursor.partial
+      const stopped = (outcome: "blocked" | "failed", error: string) =>
+        acc.result(outcome, {
+          error,
+          ...(acc.listings.size > 0 ? { cursor: HtmlListCursor.partial } : {}),
+        })
       let sawListings = false
       for (const template of spec.urls) {
         for (let n = 0; n < spec.pagination.maxPages; n++) {
@@ -67,14 +83,15 @@ export const crawlHtmlList =
           const response = yield* Effect.either(fetcher.fetch({ url }, spec.fetch))
           if (response._tag === "Left") {
             const error = response.left
-            return acc.result(error.reason === "Blocked" ? "blocked" : "failed", {
-              error: `${error.message} (${error.url})`,
-            })
+            return stopped(
+              error.reason === "Blocked" ? "blocked" : "failed",
+              `${error.message} (${error.url})`,
+            )
           }
           acc.pages++
           yield* Metric.increment(ParserMetrics.pages(spec.source))
           const page = yield* spec.parse(response.right.body, response.right.url)
-          if (page._tag === "Blocked") return acc.result("blocked", { error: page.reason })
+          if (page._tag === "Blocked") return stopped("blocked", page.reason)
           if (page._tag === "Empty") {
             acc.empty++
             break
@@ -82,10 +99,11 @@ export const crawlHtmlList =
           const fresh = acc.add(page)
           if (page.listings.length === 0) break
           sawListings = true
+          if (resume) continue
           const known = yield* context.knownIds(fresh.map((l) => l.externalId))
           if (fresh.every((l) => known.has(l.externalId))) break
         }
       }
       const outcome = !sawListings && acc.empty === spec.urls.length ? "empty" : "ok"
-      return acc.result(outcome)
+      return acc.result(outcome, { cursor: HtmlListCursor.complete })
     })

@@ -9,6 +9,7 @@ import {
   cleanText,
   monthlyPrice,
   PageResult,
+  unrecognisedPage,
   validateCandidates,
 } from "./Listing.ts"
 import { parseLocaleNumber } from "./LocaleNumber.ts"
@@ -155,17 +156,7 @@ const classify = (markers: ReadonlySet<string>, sawList: boolean): PageResult =>
   if (markers.has("blocked"))
     return PageResult.Blocked({ reason: "the page matches a block marker" })
   if (markers.has("empty") || sawList) return PageResult.Empty()
-  return PageResult.Listings({
-    listings: [],
-    invalid: [
-      {
-        index: 0,
-        id: null,
-        reason: "no result list on the page and no empty or block marker matched",
-      },
-    ],
-    skipped: 0,
-  })
+  return unrecognisedPage("no result list on the page and no empty or block marker matched")
 }
 
 /** Everything the source needs besides its config file. */

@@ -88,7 +88,15 @@ export type PageResult = Data.TaggedEnum<{
 }>
 export const PageResult = Data.taggedEnum<PageResult>()
 
-const formatIssue = (error: ParseResult.ParseError): string =>
+/**
+ * A page the parser does not recognise (no result list, no empty or block marker; an API answer
+ * of another shape): no listings and one invalid entry saying why, so that ops see it.
+ */
+export const unrecognisedPage = (reason: string): PageResult =>
+  PageResult.Listings({ listings: [], invalid: [{ index: 0, id: null, reason }], skipped: 0 })
+
+/** A schema error as `path: message; ...` (the path left out where it is empty). */
+export const formatIssues = (error: ParseResult.ParseError): string =>
   ParseResult.ArrayFormatter.formatErrorSync(error)
     .map((issue) =>
       issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`,
@@ -123,7 +131,7 @@ export const validateCandidates = (
     }
     const decoded = decodeListing(candidate.value)
     if (Either.isLeft(decoded)) {
-      invalid.push({ index, id: candidate.id, reason: formatIssue(decoded.left) })
+      invalid.push({ index, id: candidate.id, reason: formatIssues(decoded.left) })
       return
     }
     if (seen.has(decoded.right.externalId)) return

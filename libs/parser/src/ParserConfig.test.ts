@@ -53,6 +53,9 @@ describe("parser configuration", () => {
     expect(await problem({ ...base, AVITO_URLS: "not a url", AVITO_MARKET: "moskva" })).toContain(
       "AVITO_URLS",
     )
+    expect(
+      await problem({ ...base, AVITO_URLS: "javascript:alert(1)", AVITO_MARKET: "moskva" }),
+    ).toContain('Invalid data at AVITO_URLS: "is not an http(s) URL: javascript:alert(1)"')
     const config = await ok({
       ...base,
       AVITO_URLS: "https://www.avito.ru/moskva/kvartiry",
@@ -77,12 +80,48 @@ describe("parser configuration", () => {
       BAYUT_ENABLED: "false",
       HTML_SOURCES: packagePath("fixtures/html/page.html"),
     })
-    expect(broken).toContain("page.html: is not valid JSON")
+    expect(broken).toContain(
+      `HTML_SOURCES: ${packagePath("fixtures/html/page.html")}: is not valid JSON`,
+    )
+    const missing = await problem({
+      BAYUT_ENABLED: "false",
+      HTML_SOURCES: "/nonexistent/site.json",
+    })
+    expect(missing).toContain("HTML_SOURCES: /nonexistent/site.json: cannot be read")
     const twice = await problem({
       BAYUT_ENABLED: "false",
       HTML_SOURCES: `${packagePath("sources/domria.json")},${packagePath("sources/domria.json")}`,
     })
     expect(twice).toContain('two sources have the id "domria"')
+  })
+
+  test("runs without listings before degraded: shared default, per-source overrides", async () => {
+    const avito = {
+      BAYUT_ENABLED: "false",
+      AVITO_ENABLED: "true",
+      AVITO_URLS: "https://www.avito.ru/moskva/kvartiry",
+      AVITO_MARKET: "moskva",
+    }
+    const degradedAfter = async (env: Record<string, string>) =>
+      (await ok({ ...bayutKeys, ...avito, BAYUT_ENABLED: "true", ...env })).sources.map((s) => [
+        s.source.id,
+        s.policy.degradedAfter,
+      ])
+    expect(await degradedAfter({})).toEqual([
+      ["bayut", 30],
+      ["avito", 5],
+    ])
+    // Avito follows the shared value unless it has its own; Bayut keeps its higher default.
+    expect(await degradedAfter({ PARSER_DEGRADED_AFTER: "7" })).toEqual([
+      ["bayut", 30],
+      ["avito", 7],
+    ])
+    const own = { PARSER_DEGRADED_AFTER: "7", AVITO_DEGRADED_AFTER: "2", BAYUT_DEGRADED_AFTER: "4" }
+    expect(await degradedAfter(own)).toEqual([
+      ["bayut", 4],
+      ["avito", 2],
+    ])
+    expect(await problem({ ...avito, AVITO_DEGRADED_AFTER: "0" })).toContain("AVITO_DEGRADED_AFTER")
   })
 
   test("bad values name their variable", async () => {
@@ -93,6 +132,9 @@ describe("parser configuration", () => {
       "PARSER_FETCH_TIMEOUT",
     )
     expect(await problem({ ...bayutKeys, BAYUT_PROXY: "::" })).toContain("BAYUT_PROXY")
-    expect(await problem({ ...bayutKeys, ADMIN_IDS: "alice" })).toContain("ADMIN_IDS")
+    expect(await problem({ ...bayutKeys, ADMIN_IDS: "alice" })).toContain(
+      "Invalid data at ADMIN_IDS",
+    )
+    expect((await ok({ ...bayutKeys, ADMIN_IDS: "11, 22" })).adminIds).toEqual([11, 22])
   })
 })

@@ -5,7 +5,7 @@ import { avitoSource } from "./AvitoSource.ts"
 import { BAYUT_SITE, bayutSource } from "./BayutSource.ts"
 import { DEFAULT_USER_AGENT, type FetchOptions } from "./Fetcher.ts"
 import { htmlSource } from "./HtmlSource.ts"
-import { type HtmlSourceConfigError, loadHtmlSourceConfig } from "./HtmlSourceConfig.ts"
+import { HtmlSourceConfigError, loadHtmlSourceConfig } from "./HtmlSourceConfig.ts"
 import type { Source } from "./Source.ts"
 import type { HealthPolicy } from "./SourceHealth.ts"
 import type { RunSettings } from "./SourceRun.ts"
@@ -52,20 +52,20 @@ export const cronPattern = (name: string): Config.Config<string> =>
     name,
   )
 
+const isHttpUrl = (url: string) => URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)
+
 const httpUrl = (name: string): Config.Config<string> =>
   Config.nested(
     Config.string().pipe(
       Config.mapOrFail((raw) => {
         const url = raw.trim().replace(/\/+$/, "")
-        return URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)
-          ? Either.right(url)
-          : invalid(`is not an http(s) URL: ${raw}`)
+        return isHttpUrl(url) ? Either.right(url) : invalid(`is not an http(s) URL: ${raw}`)
       }),
     ),
     name,
   )
 
-const int = (name: string, min: number, max: number, fallback: number) =>
+const boundedInt = (name: string, min: number, max: number) =>
   Config.nested(
     Config.integer().pipe(
       Config.validate({
@@ -74,7 +74,10 @@ const int = (name: string, min: number, max: number, fallback: number) =>
       }),
     ),
     name,
-  ).pipe(Config.withDefault(fallback))
+  )
+
+const int = (name: string, min: number, max: number, fallback: number) =>
+  boundedInt(name, min, max).pipe(Config.withDefault(fallback))
 
 const duration = (name: string, fallback: Duration.DurationInput) =>
   Config.duration(name).pipe(Config.withDefault(Duration.decode(fallback)))
@@ -109,12 +112,6 @@ const proxy = (name: string) =>
       ),
       name,
     ),
-  )
-
-/** Makes sure an error of `config` names `name` (some shared descriptors report an empty path). */
-const naming = <A>(name: string, config: Config.Config<A>) =>
-  Effect.mapError(config, (error) =>
-    String(error).includes(name) ? error : ConfigError.prefixed(error, [name]),
   )
 
 /** Settings every source shares (each can override some). */
@@ -155,6 +152,16 @@ const fetchOptions = (
   maxBytes: s.maxBytes,
 })
 
+/** `<PREFIX>_PROXY`, `<PREFIX>_POLITENESS_DELAY`, `<PREFIX>_ACCEPT_LANGUAGE` of a built-in source. */
+const siteSettings = (prefix: string, acceptLanguage: string) =>
+  Config.all({
+    proxy: proxy(`${prefix}_PROXY`),
+    politeness: Config.option(Config.duration(`${prefix}_POLITENESS_DELAY`)),
+    acceptLanguage: Config.string(`${prefix}_ACCEPT_LANGUAGE`).pipe(
+      Config.withDefault(acceptLanguage),
+    ),
+  })
+
 const policy = (s: Shared, degradedAfter: Option.Option<number>): HealthPolicy => ({
   degradedAfter: Option.getOrElse(degradedAfter, () => s.degradedAfter),
   blockedBackoff: s.blockedBackoff,
@@ -181,12 +188,8 @@ const bayut = (s: Shared) =>
       initialLookback: duration("BAYUT_INITIAL_LOOKBACK", "1 hour"),
       detailPages: Config.boolean("BAYUT_DETAIL_PAGES").pipe(Config.withDefault(true)),
       detailConcurrency: int("BAYUT_DETAIL_CONCURRENCY", 1, 16, 2),
-      proxy: proxy("BAYUT_PROXY"),
-      politeness: Config.option(Config.duration("BAYUT_POLITENESS_DELAY")),
-      acceptLanguage: Config.string("BAYUT_ACCEPT_LANGUAGE").pipe(
-        Config.withDefault("en-US,en;q=0.9"),
-      ),
-      degradedAfter: Config.option(int("BAYUT_DEGRADED_AFTER", 1, 10_000, 30)),
+      fetch: siteSettings("BAYUT", "en-US,en;q=0.9"),
+      degradedAfter: boundedInt("BAYUT_DEGRADED_AFTER", 1, 10_000).pipe(Config.withDefault(30)),
     })
     const source = bayutSource({
       id: "bayut",
@@ -202,16 +205,14 @@ const bayut = (s: Shared) =>
       initialLookback: c.initialLookback,
       detailPages: c.detailPages,
       detailConcurrency: c.detailConcurrency,
-      fetch: fetchOptions(s, "bayut", c),
+      fetch: fetchOptions(s, "bayut", c.fetch),
     })
-    // Zero new listings for an hour is normal at night with a cursor: a higher default.
+    // Zero new listings for an hour is normal at night with a cursor: a higher default than
+    // the shared PARSER_DEGRADED_AFTER.
     return Option.some({
       source,
       cron: c.cron,
-      policy: policy(
-        s,
-        Option.orElse(c.degradedAfter, () => Option.some(30)),
-      ),
+      policy: policy(s, Option.some(c.degradedAfter)),
     })
   })
 
@@ -222,19 +223,15 @@ const avito = (s: Shared) =>
     const c = yield* Config.all({
       cron: cronPattern("AVITO_CRON").pipe(Config.withDefault("*/5 * * * *")),
       urls: list("AVITO_URLS", (urls) => {
-        const bad = urls.find((u) => !URL.canParse(u))
+        const bad = urls.find((u) => !isHttpUrl(u))
         if (urls.length === 0) return "needs at least one Avito search URL"
-        return bad === undefined ? undefined : `is not a URL: ${bad}`
+        return bad === undefined ? undefined : `is not an http(s) URL: ${bad}`
       }),
       market: Config.nonEmptyString("AVITO_MARKET"),
       baseUrl: Config.option(httpUrl("AVITO_BASE_URL")),
       maxPages: int("AVITO_MAX_PAGES", 1, 100, 2),
-      proxy: proxy("AVITO_PROXY"),
-      politeness: Config.option(Config.duration("AVITO_POLITENESS_DELAY")),
-      acceptLanguage: Config.string("AVITO_ACCEPT_LANGUAGE").pipe(
-        Config.withDefault("ru-RU,ru;q=0.9"),
-      ),
-      degradedAfter: Config.option(int("AVITO_DEGRADED_AFTER", 1, 10_000, 5)),
+      fetch: siteSettings("AVITO", "ru-RU,ru;q=0.9"),
+      degradedAfter: Config.option(boundedInt("AVITO_DEGRADED_AFTER", 1, 10_000)),
     })
     const source = avitoSource({
       id: "avito",
@@ -242,7 +239,7 @@ const avito = (s: Shared) =>
       urls: c.urls,
       baseUrl: Option.getOrUndefined(c.baseUrl),
       maxPages: c.maxPages,
-      fetch: fetchOptions(s, "avito", c),
+      fetch: fetchOptions(s, "avito", c.fetch),
     })
     return Option.some({ source, cron: c.cron, policy: policy(s, c.degradedAfter) })
   })
@@ -254,7 +251,12 @@ const html = (s: Shared) =>
     const paths = yield* list("HTML_SOURCES").pipe(Config.withDefault([]))
     const sources: Array<ScheduledSource> = []
     for (const path of paths) {
-      const config = yield* loadHtmlSourceConfig(path)
+      // The operator set HTML_SOURCES, not the file: say which variable led there.
+      const config = yield* loadHtmlSourceConfig(path).pipe(
+        Effect.mapError(
+          (error) => new HtmlSourceConfigError({ path, message: `HTML_SOURCES: ${error.message}` }),
+        ),
+      )
       if (!config.enabled) continue
       const key = `HTML_${envKey(config.id)}`
       const c = yield* Config.all({
@@ -299,7 +301,7 @@ export const loadParserConfig: Effect.Effect<
     sources,
     jitter: s.jitter,
     runOnStart: s.runOnStart,
-    adminIds: yield* naming("ADMIN_IDS", adminIds),
+    adminIds: yield* adminIds,
   }
 })
 

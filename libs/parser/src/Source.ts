@@ -24,8 +24,9 @@ export interface CrawlInvalid extends InvalidCard {
 
 /**
  * What one run read from a source. Listings read before a block or a failure are kept (they are
- * real); `cursor` is set only when the crawl read everything above the old cursor, so storing it
- * never moves the cursor past a listing that was not stored.
+ * real); `cursor` is set only to a value that never moves the cursor past a listing that was not
+ * stored (Bayut: only when the crawl read everything above the old one; paged HTML searches:
+ * `partial` after a run that stopped early, see `HtmlListCursor`).
  */
 export interface Crawl {
   readonly outcome: CrawlOutcome

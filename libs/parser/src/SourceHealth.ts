@@ -1,5 +1,6 @@
 import { Database, type DatabaseError } from "@flatwatch/db/Database"
 import { users } from "@flatwatch/db/schema"
+import * as Html from "@flatwatch/telegram/Html"
 import { enqueue, type NewDelivery } from "@flatwatch/telegram/Outbox"
 import { inArray } from "drizzle-orm"
 import { Duration, Effect } from "effect"
@@ -88,9 +89,6 @@ export const nextHealth = (
   }
 }
 
-const escapeHtml = (text: string) =>
-  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-
 const clock = (date: Date) => `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`
 
 /** The admin notice for a status change, in the admin's language (Telegram HTML). */
@@ -105,9 +103,9 @@ export const statusNoticeText = (
     readonly runId: number
   },
 ): string => {
-  const source = `<b>${escapeHtml(change.source)}</b>`
+  const source = `<b>${Html.escape(change.source)}</b>`
   const error =
-    change.error === null ? "" : `\n<code>${escapeHtml(change.error.slice(0, 500))}</code>`
+    change.error === null ? "" : `\n<code>${Html.escape(Html.truncate(change.error, 500))}</code>`
   const until = change.health.blockedUntil
   if (language === "ru") {
     switch (change.to) {

@@ -31,7 +31,12 @@ export const withSourceLock = <A, E, R>(
                     Effect.tryPromise(
                       () =>
                         conn`select pg_advisory_unlock(${SOURCE_LOCK_CLASS}, hashtext(${source}))`,
-                    ).pipe(Effect.ignore),
+                    ).pipe(
+                      // Its connection is then most likely gone, and the lock with it.
+                      Effect.catchAll((error) =>
+                        Effect.logWarning(`releasing the run lock of ${source} failed`, error),
+                      ),
+                    ),
                   ),
                 )
               : Effect.succeedNone,

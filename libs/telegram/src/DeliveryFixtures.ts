@@ -27,6 +27,8 @@ export interface ListingSeed {
   readonly title?: string
   readonly photos?: ReadonlyArray<string>
   readonly price?: number
+  /** The source's raw data (e.g. `{ postedText }`, as the parser stores it). */
+  readonly raw?: unknown
 }
 
 /** Inserts listings (titles `Flat <n>` unless given) and returns their ids in order. */
@@ -49,6 +51,7 @@ export const seedListings = (
           currency: "AED",
           rooms: 1,
           photos: [...(s.photos ?? [])],
+          ...(s.raw === undefined ? {} : { raw: s.raw }),
         })),
       )
       .returning({ id: listings.id }),

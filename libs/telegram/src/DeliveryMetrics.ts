@@ -23,5 +23,5 @@ export const photoFallbacks = Metric.counter("delivery_photo_fallback_total", { 
 export const badHtml = Metric.counter("delivery_bad_html_total", { incremental: true })
 /** Due rows waiting plus rows being sent. */
 export const outboxDepth = Metric.gauge("delivery_outbox_depth")
-/** Seconds the longest-waiting due row has been due. */
+/** Seconds the longest-waiting unsent row (claimed or not) has been due. */
 export const oldestPendingSeconds = Metric.gauge("delivery_oldest_pending_seconds")

@@ -134,6 +134,52 @@ describe("golden", () => {
     golden("price-drop-ru", ru)
   })
 
+  test("a source without timestamps (Avito): the site's posted text, roubles, rooms not bedrooms", () => {
+    const message = render(
+      input({
+        listing: {
+          ...listing,
+          market: "moskva",
+          url: "https://www.avito.ru/moskva/kvartiry/2-k._kvartira_483_m_22_et._4242",
+          title: "2-к. квартира, 48,3 м², 2/2 эт.",
+          description: null,
+          price: 45_000,
+          priceOriginal: 45_000,
+          rentPeriod: "monthly",
+          currency: "RUB",
+          rooms: 2,
+          baths: null,
+          areaM2: 48.3,
+          neighbourhood: null,
+          districtGroups: [],
+          address: "Москва, ул. Ленина, 5 & <корп. 2>",
+          furnished: null,
+          photos: [],
+          agentName: null,
+          agencyName: null,
+          agentPhone: null,
+          permitNumber: null,
+          postedAt: null,
+          postedText: "4 дня назад",
+        },
+        language: "ru",
+      }),
+    )
+    valid(message)
+    golden("listing-avito-ru", message)
+  })
+
+  test("the posted text is shown only without a timestamp", () => {
+    const text = (overrides: Partial<AlertListing>) => {
+      const message = renderText(input({ listing: { ...listing, ...overrides } }))
+      return Html.toPlainText(message.type === "text" ? message.text : message.caption)
+    }
+    expect(text({ postedText: "yesterday" })).toContain("Posted 12\u00a0min ago")
+    expect(text({ postedText: "yesterday" })).not.toContain("yesterday")
+    expect(text({ postedAt: null, postedText: "yesterday" })).toContain("Posted yesterday")
+    expect(text({ postedAt: null, postedText: null })).not.toContain("Posted")
+  })
+
   test("the text fallback of a photo alert (Telegram refused the photo)", () => {
     const message = renderText(input())
     valid(message)
@@ -212,6 +258,7 @@ const arbitraryListing: fc.Arbitrary<AlertListing> = fc.record({
   agentPhone: fc.option(fc.string({ maxLength: 60 }), { nil: null }),
   permitNumber: fc.option(fc.string({ maxLength: 300 }), { nil: null }),
   postedAt: fc.option(fc.date({ noInvalidDate: true }), { nil: null }),
+  postedText: fc.option(fc.string({ unit: "grapheme", maxLength: 300 }), { nil: null }),
 })
 
 test("any listing renders as valid Telegram HTML within the limits, in both languages", () => {

@@ -41,6 +41,11 @@ export type AlertListing = Pick<
 > & {
   readonly districtGroups: ReadonlyArray<string>
   readonly photos: ReadonlyArray<string>
+  /**
+   * The site's own words for when it was posted ("4 дня назад"), for sources that give no
+   * timestamp; shown only when `postedAt` is null. (The parser keeps it in `raw.postedText`.)
+   */
+  readonly postedText?: string | null | undefined
 }
 
 export interface AlertInput {
@@ -75,6 +80,7 @@ const FIELD_MAX = {
   person: 80,
   permit: 40,
   phone: 32,
+  posted: 40,
   descriptionCaption: 350,
   descriptionText: 1200,
 } as const
@@ -277,9 +283,11 @@ const compose = (
   if (listing.furnished !== null) body.push(`🛋 ${listing.furnished ? t.furnished : t.unfurnished}`)
   const permit = field(listing.permitNumber, FIELD_MAX.permit)
   if (permit !== undefined) body.push(`🪪 ${t.permit} ${permit}`)
-  if (listing.postedAt !== null) {
-    body.push(`🕒 ${t.posted} ${postedAgo(listing.postedAt, input.now, language)}`)
-  }
+  const posted =
+    listing.postedAt !== null
+      ? postedAgo(listing.postedAt, input.now, language)
+      : field(listing.postedText, FIELD_MAX.posted)
+  if (posted !== undefined) body.push(`🕒 ${t.posted} ${posted}`)
   const people = [
     field(listing.agentName, FIELD_MAX.person),
     field(listing.agencyName, FIELD_MAX.person),

@@ -427,8 +427,8 @@ export const make = (
       switch (outcome._tag) {
         case "Sent": {
           transientStreak = 0
-          // `now` is whole milliseconds, up to 1 ms behind the answer: without the extra
-          // millisecond the next message could reach Telegram 999.9 ms after this one.
+          // The Clock counts whole milliseconds, so "now" may be up to 1 ms behind the moment
+          // Telegram counted the message: one more keeps the gap at least the full interval.
           chatReadyAt.set(row.chatId, now + s.chatIntervalMs + 1)
           queueMark({
             held,

@@ -7,6 +7,7 @@
  * cannot overwrite the row another sender has since claimed.
  */
 import { Database, type DatabaseError, type Sql } from "@flatwatch/db/Database"
+import { deliveries } from "@flatwatch/db/schema"
 import { Effect, ParseResult, Schema } from "effect"
 import type { AlertListing, Language } from "./ListingAlert.ts"
 import type { DeliveryKind } from "./Outbox.ts"
@@ -36,15 +37,7 @@ const ClaimedDbRow = Schema.Struct({
   id: Schema.Number,
   user_id: Schema.NullOr(Schema.Number),
   chat_id: Schema.Number,
-  kind: Schema.Literal(
-    "listing",
-    "price_drop",
-    "reminder",
-    "expired",
-    "broadcast",
-    "admin_notice",
-    "notice",
-  ),
+  kind: Schema.Literal(...deliveries.kind.enumValues),
   filter_id: Schema.NullOr(Schema.Number),
   payload: Schema.Unknown,
   attempts: Schema.Number,
@@ -126,7 +119,9 @@ export const claim = (
              (SELECT u.language::text FROM users u WHERE u.id = c.user_id) AS language,
              coalesce((SELECT u.blocked_at IS NOT NULL FROM users u WHERE u.id = c.user_id),
                       false) AS blocked,
-             (SELECT to_jsonb(l) - 'raw' FROM listings l WHERE l.id = c.listing_id) AS listing
+             (SELECT to_jsonb(l) - 'raw'
+                     || jsonb_build_object('posted_text', l.raw ->> 'postedText')
+                FROM listings l WHERE l.id = c.listing_id) AS listing
         FROM claimed c, candidates
        ORDER BY array_position(candidates.ids, c.id)`,
   ).pipe(
@@ -305,7 +300,10 @@ export const renew = (
 export interface OutboxStats {
   /** Rows due now and not yet sent (`pending` due, plus `sending`). */
   readonly depth: number
-  /** How long the longest-waiting due row has been due, in seconds (0 when none). */
+  /**
+   * How long the longest-waiting unsent row has been due, in seconds (0 when none): claimed rows
+   * count too (a sender holds up to a batch while the rate limits let them out one by one).
+   */
   readonly oldestSeconds: number
 }
 
@@ -322,8 +320,8 @@ export const stats = (
   Database.sql(
     (sql) => sql`
       SELECT count(*)::int AS depth,
-             extract(epoch FROM ${iso(now)}::timestamptz
-               - min(next_attempt_at) FILTER (WHERE status = 'pending'))::float8 AS oldest_seconds
+             extract(epoch FROM ${iso(now)}::timestamptz - min(next_attempt_at))::float8
+               AS oldest_seconds
         FROM deliveries
        WHERE kind = ANY (string_to_array(${kindList(kinds)}, ',')::delivery_kind[])
          AND ((status = 'pending' AND next_attempt_at <= ${iso(now)}::timestamptz)
@@ -356,6 +354,8 @@ const ListingJson = Schema.Struct({
   agent_phone: Schema.NullOr(Schema.String),
   permit_number: Schema.NullOr(Schema.String),
   posted_at: Schema.NullOr(Schema.DateFromString),
+  /** From `raw.postedText` (sources without a timestamp). */
+  posted_text: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
 })
 
 /** Decodes a claimed row's listing; fails with a readable reason when it is missing or odd. */
@@ -388,5 +388,6 @@ export const decodeListing = (json: unknown): Effect.Effect<AlertListing, string
           agentPhone: l.agent_phone,
           permitNumber: l.permit_number,
           postedAt: l.posted_at,
+          postedText: l.posted_text,
         })),
       )
