@@ -193,6 +193,20 @@ test("/refund: the admin refunds a charge, the days go, and the user is told", a
   expect(told.text).toBe(
     "↩️ Оплата за 1 неделю (50 ⭐) возвращена, этот срок отменён. Сейчас у вас нет активной подписки.",
   )
+  // Telegram also posts a refunded_payment service message in the payer's chat: it is neither
+  // recorded twice nor answered "I did not understand". (The admin's next command runs after
+  // their /refund handler is done; the user's /help after the service message is handled.)
+  await admin.send("/stats")
+  await user.send("/help")
+  expect(
+    user
+      .messages()
+      .slice(before)
+      .map((m) => m.text.split("\n")[0]),
+  ).toEqual([
+    told.text,
+    "<b>Flatwatch</b> присылает новые объявления об аренде, подходящие под ваши поиски.",
+  ])
   const [payment] = await h.query(
     Database.query((db) =>
       db.select().from(payments).where(eq(payments.telegramPaymentChargeId, chargeId)),
@@ -206,4 +220,67 @@ test("/refund: the admin refunds a charge, the days go, and the user is told", a
     "Could not refund <code>nope</code>: no payment",
   )
   expect((await admin.send("/refund")).text).toContain("Usage: <code>/refund")
+})
+
+test("a refund made outside /refund (Telegram's refunded_payment) is recorded once and the payer told", async () => {
+  const user = h.user(609, { language_code: "en" })
+  await user.send("/start")
+  await user.send("/subscription")
+  const invoice = await buy(user, "1 day · 20 ⭐")
+  const paid = await stars.payInvoice(user.from, invoice)
+  if (!paid.ok) throw new Error("the purchase was refused")
+  await h.chats.waitUntil(() => user.last()?.text.includes("Thank you") || undefined)
+  const [period] = await subscriptionsOf(609)
+  expect(period?.status).toBe("active")
+
+  const before = user.messages().length
+  paid.charge.refunded = true
+  stars.injectRefundedPayment(paid.charge)
+  const told = await h.chats.waitUntil(() => user.messages()[before])
+  expect(told.text).toBe(
+    "↩️ Your payment for 1 day (20 ⭐) was refunded and that period removed. You have no active subscription now.",
+  )
+  const [payment] = await h.query(
+    Database.query((db) =>
+      db
+        .select()
+        .from(payments)
+        .where(eq(payments.telegramPaymentChargeId, paid.charge.telegramPaymentChargeId)),
+    ),
+  )
+  expect(payment?.status).toBe("refunded")
+  expect((await subscriptionsOf(609)).map((s) => s.status)).toEqual(["refunded"])
+
+  // Delivered again: nothing more happens.
+  stars.injectRefundedPayment(paid.charge)
+  await user.send("/subscription")
+  expect(
+    user
+      .messages()
+      .slice(before)
+      .map((m) => m.text.split("\n")[0]),
+  ).toEqual([told.text, "⭐ <b>Subscription</b>"])
+  expect(user.last()?.text).toContain("No subscription yet")
+})
+
+test("service messages in the chat (not written by the user) get no reply", async () => {
+  const user = h.user(610, { language_code: "en" })
+  await user.send("/start")
+  const before = user.messages().length
+  h.fake.injectUpdate(TEST_TOKEN, {
+    message: {
+      message_id: h.fake.messageId(610),
+      date: Math.floor(Date.now() / 1000),
+      chat: { id: 610, type: "private", first_name: "U" },
+      from: { id: 610, is_bot: false, first_name: "U" },
+      write_access_allowed: { from_request: true },
+    },
+  })
+  await user.send("/terms")
+  expect(
+    user
+      .messages()
+      .slice(before)
+      .map((m) => m.text.split("\n")[0]),
+  ).toEqual(["<b>Terms of service</b>"])
 })

@@ -3,13 +3,12 @@ import { Payments } from "@flatwatch/subscriptions/Payments"
 import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
 import { Effect, Either } from "effect"
 import { AdminQueries } from "../AdminQueries.ts"
-import type { BotContext } from "../BotContext.ts"
 import { type Feature, newComposer, onAction } from "../Feature.ts"
 import { describeError } from "../FlatwatchBot.ts"
 import { escapeHtml, formatDate, formatNumber } from "../Format.ts"
 import { button, keyboard } from "../Keyboards.ts"
-import { messages } from "../Messages.ts"
 import { answer, send, show } from "../Replies.ts"
+import { tell, tellRefunded } from "../Tell.ts"
 import { Users } from "../Users.ts"
 
 const MAX_BROADCAST = 3500
@@ -142,44 +141,29 @@ export const AdminFeature: Feature = ({ run }) => {
     const refund = await run(
       Effect.flatMap(Payments, (p) => p.refund(chargeId)).pipe(
         Effect.tapError((e) =>
-          Effect.logError(`Telegram refunded a charge but recording it failed: ${e.message}`),
+          e._tag === "RefundError" && e.reason === "AlreadyRefunded"
+            ? Effect.void
+            : Effect.logError(`Telegram refunded a charge but recording it failed: ${e.message}`),
         ),
         Effect.either,
       ),
     )
-    if (Either.isLeft(refund)) return failed(refund.left.message)
-    const { plan, endsAt } = refund.right
-    await send(ctx, {
-      text: ctx.t.refundDone(
-        chargeId,
-        userId,
-        endsAt === null ? "—" : formatDate(ctx.lang, endsAt),
-      ),
-    })
-    const payer = await run(Effect.flatMap(Users, (u) => u.get(userId)))
-    if (payer !== undefined) {
-      await tell(
-        ctx,
-        payer.chatId,
-        (t) => t.refunded(plan, amount, endsAt === null ? null : formatDate(t.language, endsAt)),
-        payer.language,
-      )
+    const until = (endsAt: Date | null) => (endsAt === null ? "—" : formatDate(ctx.lang, endsAt))
+    if (Either.isLeft(refund)) {
+      const error = refund.left
+      if (error._tag !== "RefundError" || error.reason !== "AlreadyRefunded") {
+        return failed(error.message)
+      }
+      // Telegram's refunded_payment message to the payer's chat was handled first: it recorded
+      // the refund and told the user.
+      const status = await run(Effect.flatMap(Subscriptions, (s) => s.status(userId)))
+      return send(ctx, {
+        text: ctx.t.refundDone(chargeId, userId, until(status.hasAccess ? status.endsAt : null)),
+      })
     }
+    await send(ctx, { text: ctx.t.refundDone(chargeId, userId, until(refund.right.endsAt)) })
+    await tellRefunded(ctx, refund.right, amount)
   })
 
   return composer
-}
-
-/** A direct message to another user (a grant, a refund): logged, never fatal, when it fails. */
-export const tell = async (
-  ctx: BotContext,
-  chatId: number,
-  text: (t: ReturnType<typeof messages>) => string,
-  language: "ru" | "en",
-): Promise<void> => {
-  try {
-    await ctx.api.sendMessage(chatId, text(messages(language)), { parse_mode: "HTML" })
-  } catch (e) {
-    await ctx.run(Effect.logWarning(`telling a user failed: ${describeError(e)}`))
-  }
 }

@@ -1,9 +1,9 @@
 import { Effect } from "effect"
 import { type Feature, newComposer, onAction, telegramUserOf } from "../Feature.ts"
-import { describeError } from "../FlatwatchBot.ts"
 import { backToMenu, mainMenu } from "../Keyboards.ts"
 import { messages } from "../Messages.ts"
 import { send, show } from "../Replies.ts"
+import { tellAdmins } from "../Tell.ts"
 import { Users } from "../Users.ts"
 
 /** /start, the main menu, /help, /terms and /paysupport. */
@@ -42,26 +42,9 @@ export const StartFeature: Feature = ({ settings, run }) => {
     const from = ctx.from
     if (from === undefined) return
     const name = from.username === undefined ? from.first_name : `@${from.username}`
-    let delivered = 0
-    for (const adminId of settings.telegram.adminIds) {
-      // Each admin reads it in their own language, as far as the bot knows it.
-      const admin = await run(Effect.flatMap(Users, (users) => users.get(adminId)))
-      const t = messages(admin?.language ?? "en")
-      try {
-        await ctx.api.sendMessage(
-          adminId,
-          t.paySupportToAdmin(from.id, name, text.slice(0, 3000)),
-          {
-            parse_mode: "HTML",
-          },
-        )
-        delivered++
-      } catch (e) {
-        await run(
-          Effect.logWarning(`payment support message to an admin failed: ${describeError(e)}`),
-        )
-      }
-    }
+    const delivered = await tellAdmins(ctx, settings.telegram.adminIds, (t) =>
+      t.paySupportToAdmin(from.id, name, text.slice(0, 3000)),
+    )
     await send(ctx, { text: delivered > 0 ? ctx.t.paySupportSent : ctx.t.error })
   })
 

@@ -1,14 +1,14 @@
 import { type PaymentError, Payments } from "@flatwatch/subscriptions/Payments"
 import { Plans } from "@flatwatch/subscriptions/Plans"
 import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import type { BotContext } from "../BotContext.ts"
 import { type Feature, newComposer, onAction, telegramUserOf } from "../Feature.ts"
 import { formatDate } from "../Format.ts"
 import { button, keyboard } from "../Keyboards.ts"
 import { send, show } from "../Replies.ts"
+import { tellAdmins, tellRefunded } from "../Tell.ts"
 import { Users } from "../Users.ts"
-import { tell } from "./AdminFeature.ts"
 
 /**
  * The Subscription screen and paying in Telegram Stars: a plan button (also under the expiry
@@ -125,9 +125,9 @@ export const SubscriptionFeature: Feature = ({ settings, run }) => {
     )
     if (result === undefined) {
       await send(ctx, { text: ctx.t.paymentUnmatched(chargeId) })
-      for (const adminId of settings.telegram.adminIds) {
-        await tell(ctx, adminId, (t) => t.paymentUnmatchedToAdmin(ctx.from.id, chargeId), "en")
-      }
+      await tellAdmins(ctx, settings.telegram.adminIds, (t) =>
+        t.paymentUnmatchedToAdmin(ctx.from.id, chargeId),
+      )
       return
     }
     const until = formatDate(ctx.lang, result.endsAt)
@@ -136,6 +136,32 @@ export const SubscriptionFeature: Feature = ({ settings, run }) => {
         ? ctx.t.paymentThanks(result.plan, until)
         : ctx.t.paymentAlreadyCredited(until),
     })
+  })
+
+  // Telegram posts a `refunded_payment` service message in the payer's chat for every refund:
+  // the ones /refund makes, and any made another way. Whichever records the refund first (this
+  // handler or /refund) revokes the period and tells the payer; the other says nothing more.
+  composer.on("message:refunded_payment", async (ctx) => {
+    const refunded = ctx.message.refunded_payment
+    const chargeId = refunded.telegram_payment_charge_id
+    const recorded = await run(
+      Effect.flatMap(Payments, (p) => p.refund(chargeId)).pipe(Effect.either),
+    )
+    if (Either.isLeft(recorded)) {
+      const error = recorded.left
+      if (error._tag !== "RefundError" || error.reason !== "AlreadyRefunded") {
+        await run(
+          Effect.logWarning(`Telegram reported a refund that was not recorded: ${error.message}`),
+        )
+      }
+      return
+    }
+    await run(
+      Effect.logWarning("Telegram reported a refund made outside /refund; recorded it").pipe(
+        Effect.annotateLogs({ userId: recorded.right.userId }),
+      ),
+    )
+    await tellRefunded(ctx, recorded.right, refunded.total_amount)
   })
 
   return composer
