@@ -11,7 +11,8 @@ import {
 } from "@flatwatch/db/schema"
 import { trialHash } from "@flatwatch/subscriptions/Subscriptions"
 import { eq } from "drizzle-orm"
-import { BotHarness } from "./BotTestKit.ts"
+import { BotHarness, type TestUser } from "./BotTestKit.ts"
+import { callbackData } from "./CallbackData.ts"
 
 // Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
 setDefaultTimeout(30_000)
@@ -23,6 +24,14 @@ beforeAll(async () => {
   await h.startBot()
 })
 afterAll(() => h.stop())
+
+/** Saves a search with every criterion left at "any", straight from the editor's first step. */
+const saveSearch = async (user: TestUser) => {
+  await user.press("🔎 My searches")
+  await user.press("➕ New search")
+  const editor = user.last()
+  await user.pressData(callbackData({ _tag: "e.save" }), editor?.messageId ?? 0)
+}
 
 const countFor = (userId: number) =>
   h.query(
@@ -42,15 +51,7 @@ test("/deleteme asks first, then leaves no row of that user (a trial fingerprint
   await bystander.send("/start")
   await user.send("/start")
   // A saved search (which starts the trial), an alert in the outbox, a payment, and an open editor.
-  await user.press("🔎 My searches")
-  await user.press("➕ New search")
-  await user.press("Next ›")
-  await user.press("Next ›")
-  await user.press("Next ›")
-  await user.press("Next ›")
-  await user.press("Next ›")
-  await user.press("Doesn't matter")
-  await user.press("✅ Save")
+  await saveSearch(user)
   await h.query(
     Database.query((db) =>
       db.insert(deliveries).values({
@@ -117,4 +118,26 @@ test("/deleteme asks first, then leaves no row of that user (a trial fingerprint
   expect(JSON.stringify(claims)).not.toContain("401")
   // Nobody else was touched.
   expect((await countFor(402)).users).toBe(1)
+})
+
+test("back after /deleteme: no second trial, and none is promised", async () => {
+  const user = h.user(403, { language_code: "en" })
+  const greeting = await user.send("/start")
+  expect(greeting.text).toContain("your first one starts a free trial")
+  await saveSearch(user)
+  expect(user.last()?.text).toContain("Your free trial is on until")
+  await user.send("/deleteme")
+  await user.press("Yes, delete everything")
+
+  const again = await user.send("/start")
+  expect(again.text).toContain("Set up a search with the buttons below.")
+  expect(again.text).not.toContain("free trial")
+  await saveSearch(user)
+  expect(user.last()?.text).toContain(
+    "Your subscription is not active, so alerts are off. Subscribe to receive them.",
+  )
+  expect((await countFor(403)).subscriptions).toBe(0)
+  expect((await user.send("/subscription")).text).toContain(
+    "No active subscription: alerts are off. Choose a plan below to get them.",
+  )
 })

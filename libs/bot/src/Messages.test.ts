@@ -7,7 +7,7 @@ type FunctionKey = {
 
 /** Arguments for every text that takes some (a new one must be added here to compile). */
 const args: { readonly [K in FunctionKey]: Parameters<Messages[K]> } = {
-  greeting: ["Anna"],
+  greeting: ["Anna", true],
   paySupportToAdmin: [1, "name", "text"],
   btnStep: ["rooms"],
   searchesTitle: [1, 5],

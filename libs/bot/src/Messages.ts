@@ -17,7 +17,8 @@ export interface Messages {
   readonly languageName: string
 
   // General
-  readonly greeting: (firstName: string) => string
+  /** `trialAvailable`: this Telegram id never had the free trial (else it is not promised). */
+  readonly greeting: (firstName: string, trialAvailable: boolean) => string
   readonly menuTitle: string
   readonly help: string
   readonly terms: string
@@ -140,13 +141,15 @@ export interface Messages {
   readonly subTrial: (until: string) => string
   readonly subPaid: (until: string) => string
   readonly subExpired: (since: string) => string
+  /** Never subscribed, and the free trial is still to come. */
   readonly subNever: string
+  /** No access and nothing to show (e.g. back after /deleteme): the trial is not promised again. */
+  readonly subNone: string
   readonly subPlansIntro: string
   readonly planButton: (plan: PlanId, stars: number) => string
   readonly planName: (plan: PlanId) => string
   readonly invoiceTitle: (plan: PlanId) => string
   readonly invoiceDescription: (plan: PlanId, days: number) => string
-  readonly invoiceSent: string
   readonly preCheckoutError: (reason: PreCheckoutRefusal) => string
   readonly paymentThanks: (plan: PlanId, until: string) => string
   readonly paymentAlreadyCredited: (until: string) => string

@@ -18,10 +18,11 @@ export const en: Messages = {
   language: "en",
   languageName: "English",
 
-  greeting: (firstName) =>
+  greeting: (firstName, trialAvailable) =>
     `Hi, ${esc(firstName)}! I'm <b>Flatwatch</b>.\n\n` +
     "I watch rental listing sites and send you every new flat that matches your search, " +
-    "seconds after it appears. Set up a search with the buttons below: your first one starts a free trial.",
+    "seconds after it appears. Set up a search with the buttons below" +
+    (trialAvailable ? ": your first one starts a free trial." : "."),
   menuTitle: "What would you like to do?",
   help:
     "<b>Flatwatch</b> sends you new rental listings that match your searches.\n\n" +
@@ -195,13 +196,13 @@ export const en: Messages = {
   subPaid: (until) => `Active until ${until}.`,
   subExpired: (since) => `Expired on ${since}: alerts are off.`,
   subNever: "No subscription yet: save your first search to start the free trial.",
+  subNone: "No active subscription: alerts are off. Choose a plan below to get them.",
   subPlansIntro: "Buy or extend with Telegram Stars (a purchase adds to the time you have):",
   planButton: (plan, stars) => `${planNames[plan]} · ${stars} ⭐`,
   planName: (plan) => planNames[plan],
   invoiceTitle: (plan) => `Flatwatch, ${planNames[plan]}`,
   invoiceDescription: (plan, days) =>
     `New rental listings matching your searches, as they appear, for ${planNames[plan]} (${days} ${days === 1 ? "day" : "days"}).`,
-  invoiceSent: "Here is your invoice.",
   preCheckoutError: (reason) =>
     ({
       unknown_order: "This invoice is not valid. Open /subscription and choose a plan again.",

@@ -21,11 +21,11 @@ export const ru: Messages = {
   language: "ru",
   languageName: "Русский",
 
-  greeting: (firstName) =>
+  greeting: (firstName, trialAvailable) =>
     `Здравствуйте, ${esc(firstName)}! Я <b>Flatwatch</b>.\n\n` +
     "Я слежу за сайтами объявлений об аренде и присылаю каждую новую квартиру, подходящую под ваш " +
-    "поиск, через несколько секунд после публикации. Настройте поиск кнопками ниже: первый поиск " +
-    "включает бесплатный пробный период.",
+    "поиск, через несколько секунд после публикации. Настройте поиск кнопками ниже" +
+    (trialAvailable ? ": первый поиск включает бесплатный пробный период." : "."),
   menuTitle: "Что вы хотите сделать?",
   help:
     "<b>Flatwatch</b> присылает новые объявления об аренде, подходящие под ваши поиски.\n\n" +
@@ -204,6 +204,7 @@ export const ru: Messages = {
   subPaid: (until) => `Активна до ${until}.`,
   subExpired: (since) => `Закончилась ${since}: уведомления выключены.`,
   subNever: "Подписки пока нет: сохраните первый поиск, чтобы начать бесплатный пробный период.",
+  subNone: "Активной подписки нет: уведомления выключены. Выберите тариф ниже, чтобы их получать.",
   subPlansIntro:
     "Купить или продлить за звёзды Telegram (покупка добавляется к оставшемуся времени):",
   planButton: (plan, stars) => `${planNames[plan]} · ${stars} ⭐`,
@@ -211,7 +212,6 @@ export const ru: Messages = {
   invoiceTitle: (plan) => `Flatwatch, ${planNames[plan]}`,
   invoiceDescription: (plan, n) =>
     `Новые объявления об аренде по вашим поискам, сразу после публикации, на ${planAccusative[plan]} (${n} ${days(n)}).`,
-  invoiceSent: "Вот ваш счёт.",
   preCheckoutError: (reason) =>
     ({
       unknown_order: "Этот счёт недействителен. Откройте /subscription и выберите тариф заново.",

@@ -65,6 +65,14 @@ test("the Subscription screen shows the status and a button per plan", async () 
   expect((await user.send("/subscription")).text).toContain(
     `Free trial, until ${formatDate("en", trialEnd)}.`,
   )
+  // A week bought during the trial follows it: the screen shows the paid end, not "trial".
+  const paid = await stars.payInvoice(user.from, await buy(user, "1 week · 50 ⭐"))
+  if (!paid.ok) throw new Error("the purchase was refused")
+  await h.chats.waitUntil(() => user.last()?.text.includes("Thank you") || undefined)
+  const weekEnd = new Date(trialEnd.getTime() + 7 * DAY)
+  expect((await user.send("/subscription")).text).toContain(
+    `Active until ${formatDate("en", weekEnd)}.`,
+  )
 })
 
 test("a plan button sends a Stars invoice for that plan, bound to a new order", async () => {

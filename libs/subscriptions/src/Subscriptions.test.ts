@@ -64,13 +64,21 @@ test("a grant extends from the later of now and the current end; access ends at 
       yield* newUser(2)
       yield* subs.startTrial(2)
       const endAfterGrant = yield* subs.grant(2, 7) // trial ends T0+1d → T0+8d
+      // Still in the trial, but what the user has is the grant that follows it.
+      const duringTrial = yield* subs.status(2)
       yield* TestClock.adjust(Duration.days(9))
       const expired = yield* subs.status(2)
       const endAfterLateGrant = yield* subs.grant(2, 1) // after expiry: from now
-      return { endAfterGrant, expired, endAfterLateGrant }
+      return { endAfterGrant, duringTrial, expired, endAfterLateGrant }
     }),
   )
   expect(result.endAfterGrant).toEqual(new Date(T0 + 8 * DAY))
+  expect(result.duringTrial).toEqual({
+    hasAccess: true,
+    plan: "grant",
+    endsAt: new Date(T0 + 8 * DAY),
+    trialUsed: true,
+  })
   expect(result.expired).toEqual({
     hasAccess: false,
     plan: null,

@@ -15,7 +15,10 @@ export const SubscriptionsConfig = Config.all({
 export interface AccessStatus {
   /** True while an active subscription row's period contains now. */
   readonly hasAccess: boolean
-  /** The plan of the row that ends last among those covering now (null without access). */
+  /**
+   * The plan of the last period of the current access: a trial followed by a purchase is the
+   * purchase's plan (null without access).
+   */
   readonly plan: SubscriptionPlan | null
   /** When access ends (with access), or when it ended (after expiry); null if never subscribed. */
   readonly endsAt: Date | null
@@ -59,16 +62,19 @@ export class Subscriptions extends Effect.Service<Subscriptions>()(
             .limit(1),
         ).pipe(Effect.map((rows) => rows[0]))
 
-      /** The end of every active period, current or future (a purchase extends from here). */
-      const latestEnd = (userId: number) =>
+      /** The active period that ends last, current or future (a purchase extends from its end). */
+      const lastPeriod = (userId: number) =>
         Database.query((db) =>
           db
-            .select({ endsAt: subscriptions.endsAt })
+            .select({ endsAt: subscriptions.endsAt, plan: subscriptions.plan })
             .from(subscriptions)
             .where(and(eq(subscriptions.userId, userId), eq(subscriptions.status, "active")))
             .orderBy(desc(subscriptions.endsAt))
             .limit(1),
-        ).pipe(Effect.map((rows) => rows[0]?.endsAt))
+        ).pipe(Effect.map((rows) => rows[0]))
+
+      const latestEnd = (userId: number) =>
+        Effect.map(lastPeriod(userId), (period) => period?.endsAt)
 
       /**
        * Locks the user's last period (the one the worker reminds about and expires). The worker
@@ -114,9 +120,15 @@ export class Subscriptions extends Effect.Service<Subscriptions>()(
             db.$count(trialClaims, eq(trialClaims.idHash, trialHash(userId))),
           )) > 0
         if (current !== undefined) {
-          // Access may continue in a later, adjoining period (a purchase queued after the trial).
-          const end = (yield* latestEnd(userId)) ?? current.endsAt
-          return { hasAccess: true, plan: current.plan, endsAt: end, trialUsed } as AccessStatus
+          // Access may continue in a later, adjoining period (a purchase queued after the trial):
+          // then it is that period's plan and end that the user has.
+          const last = (yield* lastPeriod(userId)) ?? current
+          return {
+            hasAccess: true,
+            plan: last.plan,
+            endsAt: last.endsAt,
+            trialUsed,
+          } as AccessStatus
         }
         const [last] = yield* Database.query((db) =>
           db

@@ -1,3 +1,4 @@
+import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
 import { Effect } from "effect"
 import { type Feature, newComposer, onAction, telegramUserOf } from "../Feature.ts"
 import { backToMenu, mainMenu } from "../Keyboards.ts"
@@ -17,7 +18,14 @@ export const StartFeature: Feature = ({ settings, run }) => {
     ctx.user = user
     ctx.lang = user.language
     ctx.t = messages(user.language)
-    await send(ctx, { text: ctx.t.greeting(ctx.from?.first_name ?? ""), markup: mainMenu(ctx.t) })
+    // Someone back after /deleteme has a fresh row, but their trial is used all the same.
+    const trialAvailable =
+      user.trialUsedAt === null &&
+      !(await run(Effect.flatMap(Subscriptions, (s) => s.status(user.id)))).trialUsed
+    await send(ctx, {
+      text: ctx.t.greeting(ctx.from?.first_name ?? "", trialAvailable),
+      markup: mainMenu(ctx.t),
+    })
   })
 
   onAction(

@@ -32,7 +32,9 @@ export const SubscriptionFeature: Feature = ({ settings, run }) => {
     // With access, `endsAt` is always set (the end of the period that covers now).
     const line =
       status.endsAt === null
-        ? ctx.t.subNever
+        ? status.trialUsed
+          ? ctx.t.subNone
+          : ctx.t.subNever
         : !status.hasAccess
           ? ctx.t.subExpired(date(status.endsAt))
           : status.plan === "trial"
