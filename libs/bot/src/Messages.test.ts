@@ -103,6 +103,9 @@ test("every text exists in Russian and in English", () => {
   const ru = Object.keys(catalogs.ru).sort()
   expect(ru).toEqual(en)
   expect(Object.keys(catalogs.ru.commands).sort()).toEqual(Object.keys(catalogs.en.commands).sort())
+  expect(Object.keys(catalogs.ru.adminCommands).sort()).toEqual(
+    Object.keys(catalogs.en.adminCommands).sort(),
+  )
   for (const key of en as Array<keyof Messages>) {
     for (const lang of ["en", "ru"] as const) {
       for (const text of render(catalogs[lang], key)) {
@@ -126,7 +129,8 @@ test("the Russian texts are translated, not copies of the English ones", () => {
 
 test("Telegram's limits: command descriptions up to 256 characters, commands in lower case", () => {
   for (const lang of ["en", "ru"] as const) {
-    for (const [command, description] of Object.entries(catalogs[lang].commands)) {
+    const { commands, adminCommands } = catalogs[lang]
+    for (const [command, description] of Object.entries({ ...commands, ...adminCommands })) {
       expect(command).toMatch(/^[a-z0-9_]{1,32}$/)
       expect(description.length).toBeGreaterThan(2)
       expect(description.length).toBeLessThanOrEqual(256)

@@ -60,6 +60,8 @@ export interface Messages {
 
   // Commands menu (setMyCommands)
   readonly commands: Readonly<Record<BotCommandName, string>>
+  /** Added to the menu in the chats of `ADMIN_IDS` only. */
+  readonly adminCommands: Readonly<Record<AdminCommandName, string>>
 
   // Searches
   readonly searchesTitle: (count: number, max: number) => string
@@ -187,6 +189,8 @@ export type BotCommandName =
   | "terms"
   | "paysupport"
   | "deleteme"
+
+export type AdminCommandName = "stats" | "sources" | "broadcast" | "grant" | "refund"
 
 export type { PlanId, PreCheckoutRefusal }
 

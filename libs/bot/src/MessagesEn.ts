@@ -97,6 +97,13 @@ export const en: Messages = {
     paysupport: "Help with a payment",
     deleteme: "Delete all my data",
   },
+  adminCommands: {
+    stats: "Admin: users, subscribers, alerts, outbox",
+    sources: "Admin: status of each source",
+    broadcast: "Admin: message every user (preview first)",
+    grant: "Admin: give a user days (/grant id days)",
+    refund: "Admin: refund a payment (/refund charge_id)",
+  },
 
   searchesTitle: (count, max) => `<b>Your searches</b> (${count} of ${max}):`,
   searchesEmpty: "You have no searches yet. Create one and I will start watching for you.",

@@ -1,5 +1,6 @@
 import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
 import { Effect } from "effect"
+import { setAdminMenu } from "../CommandMenus.ts"
 import { type Feature, newComposer, onAction, telegramUserOf } from "../Feature.ts"
 import { backToMenu, mainMenu } from "../Keyboards.ts"
 import { messages } from "../Messages.ts"
@@ -26,6 +27,8 @@ export const StartFeature: Feature = ({ settings, run }) => {
       text: ctx.t.greeting(ctx.from?.first_name ?? "", trialAvailable),
       markup: mainMenu(ctx.t),
     })
+    // An admin who had not started the bot when it started gets their menu now.
+    if (ctx.isAdmin) await run(setAdminMenu(ctx.api, user.id))
   })
 
   onAction(
