@@ -188,6 +188,13 @@ test("/paysupport with a text reaches the admins, in their language", async () =
   expect(toAdmin?.text).toContain("(id <code>305</code>)")
   expect(toAdmin?.text).toContain("I paid &lt;twice&gt;")
   expect(h.chats.last(901)?.text).toContain("Помощь с оплатой")
+  // However long the message, what reaches the admins fits Telegram's 4096 characters.
+  const long = await user.send(`/paysupport ${"&".repeat(5000)}`)
+  expect(long.text).toBe("Thank you: your message has reached our team. We will answer you here.")
+  const cut = h.chats.messages(ADMIN).findLast((m) => m.text.includes("Payment support"))
+  expect(cut?.text).toContain("&amp;&amp;")
+  expect(cut?.text.endsWith("&amp;…")).toBe(true)
+  expect(cut?.text.length).toBeLessThanOrEqual(4096)
 })
 
 test("an admin who starts the bot later gets their menu then", async () => {

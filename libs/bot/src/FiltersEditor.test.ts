@@ -185,6 +185,12 @@ test("invalid prices are refused with a clear message and nothing is stored", as
   expect((await user.send("cheap")).text).toBe(
     "“cheap” is not a number. Type the monthly rent in AED using digits, for example 8000.",
   )
+  // A long text is quoted shortened, never with half an emoji (Telegram refuses broken UTF-8).
+  const quoted = (await user.send(`${"x".repeat(39)}🏠 and more`)).text
+  expect(quoted).toBe(
+    `“${"x".repeat(39)}…” is not a number. Type the monthly rent in AED using digits, for example 8000.`,
+  )
+  expect(quoted.isWellFormed()).toBe(true)
   expect((await user.send("-500")).text).toContain("cannot be negative")
   expect((await user.send("12.5")).text).toContain("is not a number")
   expect((await user.send("5000000")).text).toBe(

@@ -77,3 +77,22 @@ export const plural = (
 /** Escapes text for Telegram HTML (`parse_mode: "HTML"`). */
 export const escapeHtml = (text: string): string =>
   text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
+
+/**
+ * Cuts text from a user or a site so that, escaped (`escapeHtml`, which makes `&` five
+ * characters), it takes at most `max` characters; a cut text ends with `…`. It never cuts a
+ * character in half (an emoji is two UTF-16 units): Telegram refuses text that is not valid
+ * UTF-8, and text over its length limits.
+ */
+export const truncate = (text: string, max: number): string => {
+  if (escapeHtml(text).length <= max) return text
+  let kept = ""
+  let size = 1 // the ellipsis
+  for (const char of text) {
+    const width = escapeHtml(char).length
+    if (size + width > max) break
+    kept += char
+    size += width
+  }
+  return `${kept}…`
+}

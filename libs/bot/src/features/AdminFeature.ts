@@ -5,7 +5,7 @@ import { Effect, Either } from "effect"
 import { AdminQueries } from "../AdminQueries.ts"
 import { type Feature, newComposer, onAction } from "../Feature.ts"
 import { describeError } from "../FlatwatchBot.ts"
-import { escapeHtml, formatDate, formatNumber } from "../Format.ts"
+import { escapeHtml, formatDate, formatNumber, truncate } from "../Format.ts"
 import { button, keyboard } from "../Keyboards.ts"
 import { answer, send, show } from "../Replies.ts"
 import { tell, tellRefunded } from "../Tell.ts"
@@ -53,7 +53,7 @@ export const AdminFeature: Feature = ({ run }) => {
                 lastRun: when(s.lastRunAt),
                 lastSuccess: when(s.lastSuccessAt),
                 lastOutcome: s.lastOutcome ?? "—",
-                error: s.lastError === null ? null : s.lastError.slice(0, 300),
+                error: s.lastError === null ? null : truncate(s.lastError, 300),
               })),
             ),
     })

@@ -14,7 +14,7 @@ import {
 } from "../Feature.ts"
 import { type FilterLimitReached, type FilterRow, Filters, valuesOfDraft } from "../Filters.ts"
 import { currencyOf } from "../FilterView.ts"
-import { formatDate, formatPrice } from "../Format.ts"
+import { formatDate, formatPrice, truncate } from "../Format.ts"
 import { button, keyboard } from "../Keyboards.ts"
 import { isMarketId, markets } from "../Markets.ts"
 import { parsePrice } from "../PriceInput.ts"
@@ -319,7 +319,7 @@ export const EditorFeature: Feature = ({ settings, run }) => {
       const problem = Either.match(parsed, {
         onLeft: (e) =>
           e._tag === "NotANumber"
-            ? ctx.t.priceNotNumber(ctx.message.text.slice(0, 40), currency)
+            ? ctx.t.priceNotNumber(truncate(ctx.message.text, 40), currency)
             : e._tag === "Negative"
               ? ctx.t.priceNegative(currency)
               : ctx.t.priceTooLarge(fmt(e.max)),

@@ -2,6 +2,7 @@ import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
 import { Effect } from "effect"
 import { setAdminMenu } from "../CommandMenus.ts"
 import { type Feature, newComposer, onAction, telegramUserOf } from "../Feature.ts"
+import { truncate } from "../Format.ts"
 import { backToMenu, mainMenu } from "../Keyboards.ts"
 import { messages } from "../Messages.ts"
 import { send, show } from "../Replies.ts"
@@ -54,7 +55,7 @@ export const StartFeature: Feature = ({ settings, run }) => {
     if (from === undefined) return
     const name = from.username === undefined ? from.first_name : `@${from.username}`
     const delivered = await tellAdmins(ctx, settings.telegram.adminIds, (t) =>
-      t.paySupportToAdmin(from.id, name, text.slice(0, 3000)),
+      t.paySupportToAdmin(from.id, name, truncate(text, 3000)),
     )
     await send(ctx, { text: delivered > 0 ? ctx.t.paySupportSent : ctx.t.error })
   })
