@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { users } from "@flatwatch/db/schema"
 import { eq } from "drizzle-orm"
-import { BotHarness, TestUser } from "./BotTestKit.ts"
+import { BotHarness, TEST_TOKEN, TestUser } from "./BotTestKit.ts"
 
 // Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
 setDefaultTimeout(30_000)
@@ -113,7 +113,7 @@ test("messages the bot does not understand get a hint and the menu; unknown butt
 
 test("group chats get no answers", async () => {
   const user = h.user(109, { language_code: "en" })
-  h.fake.injectUpdate("7000001:TEST-bot_token-abcdefghijklmnopqrstuvwxyz", {
+  h.fake.injectUpdate(TEST_TOKEN, {
     message: {
       message_id: 1,
       date: Math.floor(Date.now() / 1000),
@@ -123,9 +123,28 @@ test("group chats get no answers", async () => {
       entities: [{ type: "bot_command", offset: 0, length: 6 }],
     },
   })
-  // The same sender's next update is handled after the group one (one user's updates in order).
+  // A button pressed in the group is answered (it does not spin), and nothing more.
+  h.fake.injectUpdate(TEST_TOKEN, {
+    callback_query: {
+      id: "cq-group",
+      from: { id: 109, is_bot: false, first_name: "U" },
+      chat_instance: "ci-group",
+      data: "menu:main",
+      message: {
+        message_id: 7,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: -500, type: "group", title: "Flat hunters" },
+        text: "…",
+      },
+    },
+  })
+  await h.fake.waitForCall(
+    (c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === "cq-group",
+  )
+  // The same sender's next update is handled after the group ones (one user's updates in order).
   await user.send("/help")
   expect(h.fake.sentTo(-500)).toHaveLength(0)
+  expect(h.fake.callsTo("editMessageText").filter((c) => c.params.chat_id === -500)).toEqual([])
   expect(await userRow(109)).toBeUndefined()
 })
 
@@ -168,9 +187,9 @@ test("blocking the bot marks the user blocked; unblocking clears it", async () =
       },
     },
   })
-  h.fake.injectUpdate("7000001:TEST-bot_token-abcdefghijklmnopqrstuvwxyz", member("kicked"))
+  h.fake.injectUpdate(TEST_TOKEN, member("kicked"))
   await eventually(async () => (await userRow(107))?.blockedAt ?? undefined)
-  h.fake.injectUpdate("7000001:TEST-bot_token-abcdefghijklmnopqrstuvwxyz", member("member"))
+  h.fake.injectUpdate(TEST_TOKEN, member("member"))
   await eventually(async () => ((await userRow(107))?.blockedAt === null ? true : undefined))
 })
 
