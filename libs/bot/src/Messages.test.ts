@@ -50,8 +50,8 @@ const args: { readonly [K in FunctionKey]: Parameters<Messages[K]> } = {
   paymentThanks: ["month", "1 May"],
   paymentAlreadyCredited: ["1 May"],
   refunded: ["day", 20, null],
-  paymentUnmatched: ["charge"],
-  paymentUnmatchedToAdmin: [1, "charge"],
+  paymentNotCredited: ["charge"],
+  paymentNotCreditedToAdmin: [1, "charge", "no order"],
   adminStats: [
     {
       users: "1",

@@ -156,8 +156,9 @@ export interface Messages {
   readonly paymentThanks: (plan: PlanId, until: string) => string
   readonly paymentAlreadyCredited: (until: string) => string
   readonly refunded: (plan: PlanId, stars: number, until: string | null) => string
-  readonly paymentUnmatched: (chargeId: string) => string
-  readonly paymentUnmatchedToAdmin: (userId: number, chargeId: string) => string
+  /** A successful payment that could not be credited (no such order, the database failed). */
+  readonly paymentNotCredited: (chargeId: string) => string
+  readonly paymentNotCreditedToAdmin: (userId: number, chargeId: string, reason: string) => string
 
   // Admin
   readonly adminStats: (stats: AdminStatsText) => string

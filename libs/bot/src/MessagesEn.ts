@@ -226,11 +226,11 @@ export const en: Messages = {
     `↩️ Your payment for ${planNames[plan]} (${stars} ⭐) was refunded and that period removed. ` +
     (until === null ? "You have no active subscription now." : `Your access now ends ${until}.`),
 
-  paymentUnmatched: (chargeId) =>
-    "We received your payment but could not match it to an order. Our team has been told and " +
-    `will sort it out; if you write to /paysupport, mention <code>${esc(chargeId)}</code>.`,
-  paymentUnmatchedToAdmin: (userId, chargeId) =>
-    `⚠️ A payment of user ${userId} names no order: charge <code>${esc(chargeId)}</code>. Credit it with /grant or refund it with /refund.`,
+  paymentNotCredited: (chargeId) =>
+    "We received your payment but could not add it to your subscription yet. Our team has been " +
+    `told and will sort it out; if you write to /paysupport, mention <code>${esc(chargeId)}</code>.`,
+  paymentNotCreditedToAdmin: (userId, chargeId, reason) =>
+    `⚠️ A payment of user ${userId} was not credited: charge <code>${esc(chargeId)}</code> (${esc(reason)}). Credit it with /grant or refund it with /refund.`,
 
   adminStats: (s) =>
     "📊 <b>Stats</b>\n\n" +

@@ -237,11 +237,11 @@ export const ru: Messages = {
       ? "Сейчас у вас нет активной подписки."
       : `Доступ теперь заканчивается ${until}.`),
 
-  paymentUnmatched: (chargeId) =>
-    "Мы получили вашу оплату, но не смогли сопоставить её с заказом. Команда уже знает и всё " +
+  paymentNotCredited: (chargeId) =>
+    "Мы получили вашу оплату, но пока не смогли добавить её к подписке. Команда уже знает и всё " +
     `исправит; если напишете в /paysupport, укажите <code>${esc(chargeId)}</code>.`,
-  paymentUnmatchedToAdmin: (userId, chargeId) =>
-    `⚠️ Платёж пользователя ${userId} не относится ни к одному заказу: <code>${esc(chargeId)}</code>. Начислите через /grant или верните через /refund.`,
+  paymentNotCreditedToAdmin: (userId, chargeId, reason) =>
+    `⚠️ Платёж пользователя ${userId} не начислен: <code>${esc(chargeId)}</code> (${esc(reason)}). Начислите через /grant или верните через /refund.`,
 
   adminStats: (s) =>
     "📊 <b>Статистика</b>\n\n" +

@@ -292,3 +292,49 @@ test("service messages in the chat (not written by the user) get no reply", asyn
       .map((m) => m.text.split("\n")[0]),
   ).toEqual(["<b>Terms of service</b>"])
 })
+
+test("a payment that arrives after the payer erased their data (/deleteme) is still credited", async () => {
+  const user = h.user(611, { language_code: "en" })
+  await user.send("/start")
+  await user.send("/subscription")
+  const invoice = await buy(user, "1 week · 50 ⭐")
+  const query = stars.injectPreCheckoutQuery(TEST_TOKEN, user.from, {
+    payload: invoice.payload,
+    totalAmount: invoice.totalAmount,
+  })
+  expect(await stars.preCheckoutAnswer(query)).toEqual({ ok: true })
+  await user.send("/deleteme")
+  await user.press("Yes, delete everything")
+  const before = user.messages().length
+  stars.injectSuccessfulPayment(TEST_TOKEN, user.from, {
+    payload: invoice.payload,
+    totalAmount: invoice.totalAmount,
+  })
+  const thanks = await h.chats.waitUntil(() => user.messages()[before])
+  expect(thanks.text).toContain("✅ Thank you! 1 week is added")
+  expect((await subscriptionsOf(611)).map((s) => [s.plan, s.status])).toEqual([["week", "active"]])
+})
+
+test("a payment that cannot be credited: the payer and the admins are told, with the charge id", async () => {
+  const user = h.user(612, { language_code: "en" })
+  await user.send("/start")
+  const before = user.messages().length
+  const charge = stars.injectSuccessfulPayment(TEST_TOKEN, user.from, {
+    payload: "fw1-no-such-order",
+    totalAmount: 50,
+  })
+  const told = await h.chats.waitUntil(() => user.messages()[before])
+  const id = charge.telegramPaymentChargeId
+  expect(told.text).toBe(
+    "We received your payment but could not add it to your subscription yet. Our team has been " +
+      `told and will sort it out; if you write to /paysupport, mention <code>${id}</code>.`,
+  )
+  const toAdmin = await h.chats.waitUntil(() =>
+    h.chats.messages(ADMIN).find((m) => m.text.includes(id)),
+  )
+  expect(toAdmin.text).toBe(
+    `⚠️ A payment of user 612 was not credited: charge <code>${id}</code> (successful payment ${id} names no order). Credit it with /grant or refund it with /refund.`,
+  )
+  expect(await subscriptionsOf(612)).toEqual([])
+  expect(h.logs.some((l) => l.level === "ERROR" && l.message.includes(id))).toBe(true)
+})

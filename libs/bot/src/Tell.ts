@@ -37,7 +37,16 @@ export const tellAdmins = async (
 ): Promise<number> => {
   let delivered = 0
   for (const adminId of adminIds) {
-    const admin = await ctx.run(Effect.flatMap(Users, (users) => users.get(adminId)))
+    const admin = await ctx.run(
+      Effect.flatMap(Users, (users) => users.get(adminId)).pipe(
+        // The notice matters more than its language (it may be about a database failure).
+        Effect.catchAll((e) =>
+          Effect.logWarning(`reading the language of admin ${adminId} failed: ${e.message}`).pipe(
+            Effect.as(undefined),
+          ),
+        ),
+      ),
+    )
     if (await tell(ctx, admin?.chatId ?? adminId, text, admin?.language ?? "en")) delivered++
   }
   return delivered

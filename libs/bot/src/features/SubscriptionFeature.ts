@@ -1,4 +1,4 @@
-import { type PaymentError, Payments } from "@flatwatch/subscriptions/Payments"
+import { Payments } from "@flatwatch/subscriptions/Payments"
 import { Plans } from "@flatwatch/subscriptions/Plans"
 import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
 import { Effect, Either } from "effect"
@@ -107,35 +107,48 @@ export const SubscriptionFeature: Feature = ({ settings, run }) => {
   composer.on("message:successful_payment", async (ctx) => {
     const p = ctx.message.successful_payment
     const chargeId = p.telegram_payment_charge_id
+    const from = telegramUserOf(ctx)
     const result = await run(
-      Effect.flatMap(Payments, (payments) =>
-        payments.creditPayment({
-          userId: ctx.from.id,
-          payload: p.invoice_payload,
-          telegramPaymentChargeId: chargeId,
-          providerPaymentChargeId: p.provider_payment_charge_id,
-          currency: p.currency,
-          totalAmount: p.total_amount,
-        }),
-      ).pipe(
-        Effect.catchTag("PaymentError", (e: PaymentError) =>
+      Effect.gen(function* () {
+        // The period needs the payer's row, also when they erased their data (/deleteme)
+        // between the pre-checkout and the payment.
+        if (ctx.user === undefined && from !== undefined) {
+          ctx.user = yield* Effect.flatMap(Users, (u) => u.upsert(from))
+        }
+        return yield* Effect.flatMap(Payments, (payments) =>
+          payments.creditPayment({
+            userId: ctx.from.id,
+            payload: p.invoice_payload,
+            telegramPaymentChargeId: chargeId,
+            providerPaymentChargeId: p.provider_payment_charge_id,
+            currency: p.currency,
+            totalAmount: p.total_amount,
+          }),
+        )
+      }).pipe(
+        Effect.map((credit) => ({ credit })),
+        // The user was charged: whatever went wrong, they and the admins are told, with the
+        // charge id (Telegram will not send this update again).
+        Effect.catchAll((e) =>
           Effect.logError(`a successful payment could not be credited: ${e.message}`).pipe(
-            Effect.as(undefined),
+            Effect.annotateLogs({ userId: ctx.from.id }),
+            Effect.as({ failed: e.message }),
           ),
         ),
       ),
     )
-    if (result === undefined) {
-      await send(ctx, { text: ctx.t.paymentUnmatched(chargeId) })
+    if ("failed" in result) {
+      await send(ctx, { text: ctx.t.paymentNotCredited(chargeId) })
       await tellAdmins(ctx, settings.telegram.adminIds, (t) =>
-        t.paymentUnmatchedToAdmin(ctx.from.id, chargeId),
+        t.paymentNotCreditedToAdmin(ctx.from.id, chargeId, result.failed),
       )
       return
     }
-    const until = formatDate(ctx.lang, result.endsAt)
+    const { credit } = result
+    const until = formatDate(ctx.lang, credit.endsAt)
     await send(ctx, {
-      text: result.credited
-        ? ctx.t.paymentThanks(result.plan, until)
+      text: credit.credited
+        ? ctx.t.paymentThanks(credit.plan, until)
         : ctx.t.paymentAlreadyCredited(until),
     })
   })
