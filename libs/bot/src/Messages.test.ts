@@ -137,3 +137,16 @@ test("Telegram's limits: command descriptions up to 256 characters, commands in 
     }
   }
 })
+
+test("counts in texts are written the way each language writes numbers", () => {
+  expect(catalogs.en.saved("Marina", 12_500)).toContain(
+    "12,500 listings this week would have reached you.",
+  )
+  expect(catalogs.ru.saved("Марина", 12_500)).toContain(
+    "За эту неделю вам пришло бы 12\u00a0500 объявлений.",
+  )
+  expect(catalogs.en.saved("Marina", 1)).toContain("1 listing this week")
+  expect(catalogs.en.btnBroadcastSend(1)).toBe("📣 Send to 1 user")
+  expect(catalogs.en.broadcastQueued(2_500)).toBe("📣 Queued for 2,500 users.")
+  expect(catalogs.ru.broadcastQueued(2_500)).toBe("📣 Поставлено в очередь для 2\u00a0500 польз.")
+})

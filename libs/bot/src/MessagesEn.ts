@@ -1,4 +1,4 @@
-import { escapeHtml as esc, plural } from "./Format.ts"
+import { escapeHtml as esc, formatNumber, plural } from "./Format.ts"
 import type { Messages } from "./Messages.ts"
 
 const stepButtons = {
@@ -11,6 +11,10 @@ const stepButtons = {
   furnishing: "🛋 Furnishing",
   summary: "📋 Summary",
 } as const
+
+/** `12,500`. */
+const num = (n: number) => formatNumber("en", n)
+const users = (n: number) => `${num(n)} ${n === 1 ? "user" : "users"}`
 
 const planNames = { day: "1 day", week: "1 week", month: "1 month" } as const
 
@@ -164,8 +168,8 @@ export const en: Messages = {
   editorCancelled: "Cancelled: nothing was changed.",
   saved: (name, n) =>
     `✅ Saved “${esc(name)}”.\n\n${plural("en", n, {
-      one: `${n} listing this week would have reached you.`,
-      other: `${n} listings this week would have reached you.`,
+      one: `${num(n)} listing this week would have reached you.`,
+      other: `${num(n)} listings this week would have reached you.`,
     })}`,
   trialStarted: (until) =>
     `🎁 Your free trial is on until ${until}: new matching flats will arrive in this chat.`,
@@ -253,9 +257,9 @@ export const en: Messages = {
   broadcastUsage: "Usage: <code>/broadcast text of the message</code>",
   broadcastTooLong: (max) => `A broadcast can be at most ${max} characters; shorten it.`,
   broadcastPreview: (recipients, text) =>
-    `📣 <b>Preview</b>: this goes to ${recipients} users.\n\n${esc(text)}`,
-  btnBroadcastSend: (recipients) => `📣 Send to ${recipients} users`,
-  broadcastQueued: (queued) => `📣 Queued for ${queued} users.`,
+    `📣 <b>Preview</b>: this goes to ${users(recipients)}.\n\n${esc(text)}`,
+  btnBroadcastSend: (recipients) => `📣 Send to ${users(recipients)}`,
+  broadcastQueued: (queued) => `📣 Queued for ${users(queued)}.`,
   broadcastCancelled: "Broadcast cancelled.",
   grantUsage: "Usage: <code>/grant user_id days</code> (days 1 to 3650)",
   grantNoUser: (userId) => `No user with id ${userId}.`,

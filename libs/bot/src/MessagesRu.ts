@@ -1,4 +1,4 @@
-import { escapeHtml as esc, plural } from "./Format.ts"
+import { escapeHtml as esc, formatNumber, plural } from "./Format.ts"
 import type { Messages } from "./Messages.ts"
 
 const stepButtons = {
@@ -16,6 +16,9 @@ const planNames = { day: "1 день", week: "1 неделя", month: "1 мес�
 const planAccusative = { day: "1 день", week: "1 неделю", month: "1 месяц" } as const
 
 const days = (n: number) => plural("ru", n, { one: "день", few: "дня", many: "дней", other: "дня" })
+
+/** `12 500`. */
+const num = (n: number) => formatNumber("ru", n)
 
 export const ru: Messages = {
   language: "ru",
@@ -169,10 +172,10 @@ export const ru: Messages = {
   editorCancelled: "Отменено: ничего не изменилось.",
   saved: (name, n) =>
     `✅ Поиск «${esc(name)}» сохранён.\n\n${plural("ru", n, {
-      one: `За эту неделю вам пришло бы ${n} объявление.`,
-      few: `За эту неделю вам пришло бы ${n} объявления.`,
-      many: `За эту неделю вам пришло бы ${n} объявлений.`,
-      other: `За эту неделю вам пришло бы ${n} объявления.`,
+      one: `За эту неделю вам пришло бы ${num(n)} объявление.`,
+      few: `За эту неделю вам пришло бы ${num(n)} объявления.`,
+      many: `За эту неделю вам пришло бы ${num(n)} объявлений.`,
+      other: `За эту неделю вам пришло бы ${num(n)} объявления.`,
     })}`,
   trialStarted: (until) =>
     `🎁 Бесплатный пробный период действует до ${until}: новые подходящие квартиры будут приходить в этот чат.`,
@@ -264,9 +267,9 @@ export const ru: Messages = {
   broadcastUsage: "Использование: <code>/broadcast текст сообщения</code>",
   broadcastTooLong: (max) => `Рассылка может быть не длиннее ${max} символов; сократите её.`,
   broadcastPreview: (recipients, text) =>
-    `📣 <b>Предпросмотр</b>: сообщение получат ${recipients} польз.\n\n${esc(text)}`,
-  btnBroadcastSend: (recipients) => `📣 Отправить ${recipients} польз.`,
-  broadcastQueued: (queued) => `📣 Поставлено в очередь для ${queued} польз.`,
+    `📣 <b>Предпросмотр</b>: сообщение получат ${num(recipients)} польз.\n\n${esc(text)}`,
+  btnBroadcastSend: (recipients) => `📣 Отправить ${num(recipients)} польз.`,
+  broadcastQueued: (queued) => `📣 Поставлено в очередь для ${num(queued)} польз.`,
   broadcastCancelled: "Рассылка отменена.",
   grantUsage: "Использование: <code>/grant id_пользователя дни</code> (от 1 до 3650 дней)",
   grantNoUser: (userId) => `Пользователя с id ${userId} нет.`,
