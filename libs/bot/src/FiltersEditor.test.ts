@@ -404,3 +404,26 @@ test("with several markets the editor asks for the city first, and prices follow
   await bot.stop()
   bot = await h.startBot({ MAX_FILTERS_PER_USER: "2" })
 })
+
+test("when the old editor message cannot lose its buttons, the editor still moves on, and it is logged", async () => {
+  const user = h.user(210, { language_code: "en" })
+  await user.send("/start")
+  await user.press("🔎 My searches")
+  await user.press("➕ New search")
+  await user.press("Next ›")
+  let failures = 1
+  h.fake.interceptors.push(({ method, params }) => {
+    if (method === "editMessageReplyMarkup" && Number(params.chat_id) === 210 && failures > 0) {
+      failures--
+      return { ok: false, error_code: 502, description: "Bad Gateway" }
+    }
+    return undefined
+  })
+  expect((await user.send("4000")).text).toContain("highest")
+  // The user's next update is handled once the previous one is done (session and log written).
+  await user.send("/help")
+  expect((await sessionOf(210))?.draft).toMatchObject({ priceMin: 4_000, step: "priceMax" })
+  expect(h.logs.map((l) => `${l.level} ${l.message}`)).toContain(
+    "WARN removing an old message's buttons failed: Bot API editMessageReplyMarkup: 502 Bad Gateway",
+  )
+})

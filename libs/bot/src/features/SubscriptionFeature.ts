@@ -4,6 +4,7 @@ import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
 import { Effect, Either } from "effect"
 import type { BotContext } from "../BotContext.ts"
 import { type Feature, newComposer, onAction, telegramUserOf } from "../Feature.ts"
+import { describeError } from "../FlatwatchBot.ts"
 import { formatDate } from "../Format.ts"
 import { button, keyboard } from "../Keyboards.ts"
 import { send, show } from "../Replies.ts"
@@ -99,7 +100,11 @@ export const SubscriptionFeature: Feature = ({ settings, run }) => {
           }))
     } catch (e) {
       // Telegram cancels the purchase after 10 s without an answer: say so at once instead.
-      await ctx.answerPreCheckoutQuery(false, { error_message: ctx.t.error }).catch(() => undefined)
+      await ctx
+        .answerPreCheckoutQuery(false, { error_message: ctx.t.error })
+        .catch((e2: unknown) =>
+          run(Effect.logWarning(`answering a failed pre-checkout failed: ${describeError(e2)}`)),
+        )
       throw e
     }
   })
