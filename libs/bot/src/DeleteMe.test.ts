@@ -11,8 +11,7 @@ import {
 } from "@flatwatch/db/schema"
 import { trialHash } from "@flatwatch/subscriptions/Subscriptions"
 import { eq } from "drizzle-orm"
-import { BotHarness, type TestUser } from "./BotTestKit.ts"
-import { callbackData } from "./CallbackData.ts"
+import { BotHarness } from "./BotTestKit.ts"
 
 // Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
 setDefaultTimeout(30_000)
@@ -24,14 +23,6 @@ beforeAll(async () => {
   await h.startBot()
 })
 afterAll(() => h.stop())
-
-/** Saves a search with every criterion left at "any", straight from the editor's first step. */
-const saveSearch = async (user: TestUser) => {
-  await user.press("🔎 My searches")
-  await user.press("➕ New search")
-  const editor = user.last()
-  await user.pressData(callbackData({ _tag: "e.save" }), editor?.messageId ?? 0)
-}
 
 const countFor = (userId: number) =>
   h.query(
@@ -51,7 +42,7 @@ test("/deleteme asks first, then leaves no row of that user (a trial fingerprint
   await bystander.send("/start")
   await user.send("/start")
   // A saved search (which starts the trial), an alert in the outbox, a payment, and an open editor.
-  await saveSearch(user)
+  await user.saveSearch()
   await h.query(
     Database.query((db) =>
       db.insert(deliveries).values({
@@ -124,7 +115,7 @@ test("back after /deleteme: no second trial, and none is promised", async () => 
   const user = h.user(403, { language_code: "en" })
   const greeting = await user.send("/start")
   expect(greeting.text).toContain("your first one starts a free trial")
-  await saveSearch(user)
+  await user.saveSearch()
   expect(user.last()?.text).toContain("Your free trial is on until")
   await user.send("/deleteme")
   await user.press("Yes, delete everything")
@@ -132,7 +123,7 @@ test("back after /deleteme: no second trial, and none is promised", async () => 
   const again = await user.send("/start")
   expect(again.text).toContain("Set up a search with the buttons below.")
   expect(again.text).not.toContain("free trial")
-  await saveSearch(user)
+  await user.saveSearch()
   expect(user.last()?.text).toContain(
     "Your subscription is not active, so alerts are off. Subscribe to receive them.",
   )
