@@ -123,6 +123,10 @@ test("back after /deleteme: no second trial, and none is promised", async () => 
   const again = await user.send("/start")
   expect(again.text).toContain("Set up a search with the buttons below.")
   expect(again.text).not.toContain("free trial")
+  const [row] = await h.query(
+    Database.query((db) => db.select().from(users).where(eq(users.id, 403))),
+  )
+  expect(row?.trialUsedAt).toBeInstanceOf(Date)
   await user.saveSearch()
   expect(user.last()?.text).toContain(
     "Your subscription is not active, so alerts are off. Subscribe to receive them.",

@@ -1,4 +1,3 @@
-import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
 import { Effect } from "effect"
 import { setAdminMenu } from "../CommandMenus.ts"
 import { type Feature, newComposer, onAction, telegramUserOf } from "../Feature.ts"
@@ -20,10 +19,8 @@ export const StartFeature: Feature = ({ settings, run }) => {
     ctx.user = user
     ctx.lang = user.language
     ctx.t = messages(user.language)
-    // Someone back after /deleteme has a fresh row, but their trial is used all the same.
-    const trialAvailable =
-      user.trialUsedAt === null &&
-      !(await run(Effect.flatMap(Subscriptions, (s) => s.status(user.id)))).trialUsed
+    // Also set for someone back after /deleteme (Users.upsert reads the kept trial hash).
+    const trialAvailable = user.trialUsedAt === null
     await send(ctx, {
       text: ctx.t.greeting(ctx.from?.first_name ?? "", trialAvailable),
       markup: mainMenu(ctx.t),
