@@ -164,8 +164,14 @@ test("/pause and /resume switch all alerts off and on", async () => {
   await user.send("/start")
   expect((await user.send("/pause")).text).toContain("All alerts are paused")
   expect((await userRow(106))?.pausedAt).toBeInstanceOf(Date)
+  // While paused, the searches screen and a saved search say so.
+  expect((await user.send("/filters")).text).toContain(
+    "⏸ All alerts are paused. Send /resume to get them again.",
+  )
+  expect((await user.saveSearch()).text).toContain("⏸ All alerts are paused.")
   expect((await user.send("/resume")).text).toContain("Alerts are on again")
   expect((await userRow(106))?.pausedAt).toBeNull()
+  expect((await user.send("/filters")).text).not.toContain("paused")
 })
 
 test("blocking the bot marks the user blocked; unblocking clears it", async () => {

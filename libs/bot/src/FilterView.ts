@@ -57,15 +57,19 @@ export const describeCriteria = (
 
 const showMarket = (settings: BotSettings) => settings.markets.length > 1
 
-/** /filters: the user's searches, one button each, and "New search" while under the limit. */
+/**
+ * /filters: the user's searches, one button each, and "New search" while under the limit. With
+ * all alerts paused (/pause) it says so, or the user would wonder why nothing arrives.
+ */
 export const renderFilterList = (
   t: Messages,
   lang: Language,
   settings: BotSettings,
   rows: ReadonlyArray<FilterRow>,
+  allPaused: boolean,
 ) => {
   const max = settings.maxFiltersPerUser
-  const text =
+  const list =
     rows.length === 0
       ? t.searchesEmpty
       : [
@@ -75,6 +79,7 @@ export const renderFilterList = (
               `\n${i + 1}. <b>${escapeHtml(f.name)}</b> (${f.active ? t.statusActive : t.statusPaused})\n${describeCriteria(t, lang, f, showMarket(settings))}`,
           ),
         ].join("\n")
+  const text = allPaused ? `${list}\n\n${t.pausedAll}` : list
   const markup = keyboard([
     ...rows.map((f) => [
       button(`${f.active ? "▶️" : "⏸"} ${f.name}`, { _tag: "flt", op: "open", filterId: f.id }),

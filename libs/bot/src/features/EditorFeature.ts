@@ -236,13 +236,14 @@ export const EditorFeature: Feature = ({ settings, run }) => {
         return { matches, trial, status }
       }),
     )
+    const paused = ctx.user?.pausedAt != null ? `\n\n${ctx.t.pausedAll}` : ""
     const extra = outcome.trial.granted
       ? `\n\n${ctx.t.trialStarted(formatDate(ctx.lang, outcome.trial.endsAt))}`
       : outcome.status.hasAccess
         ? ""
         : `\n\n${ctx.t.noAccess}`
     await show(ctx, {
-      text: ctx.t.saved(row.name, outcome.matches) + extra,
+      text: ctx.t.saved(row.name, outcome.matches) + extra + paused,
       markup: afterSaveKeyboard(ctx, outcome.status.hasAccess),
     })
   }
