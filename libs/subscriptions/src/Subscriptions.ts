@@ -93,6 +93,18 @@ export class Subscriptions extends Effect.Service<Subscriptions>()(
             .for("update"),
         )
 
+      /**
+       * Locks the user's row: changes of one user's periods run one after the other, also when
+       * the user has no period yet to lock. (A row lock rather than an advisory lock keyed by the
+       * bare user id, which shares its key space with other advisory locks.) `NO KEY UPDATE`, not
+       * `UPDATE`: the worker, holding a period's row, queues notices whose foreign key takes a
+       * `KEY SHARE` lock on this row; `UPDATE` would deadlock with it.
+       */
+      const lockUser = (userId: number) =>
+        Database.query((db) =>
+          db.select({ id: users.id }).from(users).where(eq(users.id, userId)).for("no key update"),
+        )
+
       /** Unsent reminders and expiry notices speak of an end that no longer holds. */
       const cancelStaleNotices = (userId: number) =>
         Database.query((db) =>
@@ -166,7 +178,7 @@ export class Subscriptions extends Effect.Service<Subscriptions>()(
         return yield* Database.transaction(
           Effect.gen(function* () {
             // Serialise extensions of one user, so two purchases at once both count.
-            yield* Database.sql((sql) => sql`select pg_advisory_xact_lock(${userId}::bigint)`)
+            yield* lockUser(userId)
             yield* lockLastPeriod(userId)
             const at = yield* now
             const end = yield* latestEnd(userId)
@@ -233,7 +245,7 @@ export class Subscriptions extends Effect.Service<Subscriptions>()(
       ) {
         return yield* Database.transaction(
           Effect.gen(function* () {
-            yield* Database.sql((sql) => sql`select pg_advisory_xact_lock(${userId}::bigint)`)
+            yield* lockUser(userId)
             yield* lockLastPeriod(userId)
             const at = yield* now
             const [period] = yield* Database.query((db) =>
