@@ -86,6 +86,7 @@ const args: { readonly [K in FunctionKey]: Parameters<Messages[K]> } = {
   grantedToUser: [7, "1 May"],
   refundDone: ["charge", 1, "1 May"],
   refundFailed: ["charge", "reason"],
+  refundRefused: ["charge", "AlreadyRefunded"],
 }
 
 const render = (catalog: Messages, key: keyof Messages): string[] => {

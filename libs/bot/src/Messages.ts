@@ -1,4 +1,4 @@
-import type { PreCheckoutRefusal } from "@flatwatch/subscriptions/Payments"
+import type { PreCheckoutRefusal, RefundError } from "@flatwatch/subscriptions/Payments"
 import type { PlanId } from "@flatwatch/subscriptions/Plans"
 import type { Language } from "./Format.ts"
 import { en } from "./MessagesEn.ts"
@@ -176,7 +176,10 @@ export interface Messages {
   readonly grantedToUser: (days: number, until: string) => string
   readonly refundUsage: string
   readonly refundDone: (chargeId: string, userId: number, until: string) => string
-  readonly refundFailed: (chargeId: string, reason: string) => string
+  /** Telegram or the database failed; `detail` is technical (an error description). */
+  readonly refundFailed: (chargeId: string, detail: string) => string
+  /** A refund that cannot be made: not our charge, refunded already, the payer left. */
+  readonly refundRefused: (chargeId: string, reason: RefundRefusal) => string
 }
 
 export type BotCommandName =
@@ -192,6 +195,8 @@ export type BotCommandName =
   | "deleteme"
 
 export type AdminCommandName = "stats" | "sources" | "broadcast" | "grant" | "refund"
+
+export type RefundRefusal = RefundError["reason"]
 
 export type { PlanId, PreCheckoutRefusal }
 

@@ -269,6 +269,15 @@ export const en: Messages = {
   refundUsage: "Usage: <code>/refund telegram_payment_charge_id</code>",
   refundDone: (chargeId, userId, until) =>
     `Refunded <code>${esc(chargeId)}</code> of user ${userId}; their access now ends: ${until}.`,
-  refundFailed: (chargeId, reason) =>
-    `Could not refund <code>${esc(chargeId)}</code>: ${esc(reason)}`,
+  refundFailed: (chargeId, detail) =>
+    `Could not refund <code>${esc(chargeId)}</code>: ${esc(detail)}`,
+  refundRefused: (chargeId, reason) =>
+    `Could not refund <code>${esc(chargeId)}</code>: ${
+      {
+        UnknownCharge: "no payment has this charge id.",
+        AlreadyRefunded: "it was refunded already.",
+        UserDeleted:
+          "the payer has deleted their account, so Telegram cannot be told who they are.",
+      }[reason]
+    }`,
 }

@@ -279,6 +279,14 @@ export const ru: Messages = {
   refundUsage: "Использование: <code>/refund telegram_payment_charge_id</code>",
   refundDone: (chargeId, userId, until) =>
     `Платёж <code>${esc(chargeId)}</code> пользователя ${userId} возвращён; его доступ теперь: ${until}.`,
-  refundFailed: (chargeId, reason) =>
-    `Не удалось вернуть <code>${esc(chargeId)}</code>: ${esc(reason)}`,
+  refundFailed: (chargeId, detail) =>
+    `Не удалось вернуть <code>${esc(chargeId)}</code>: ${esc(detail)}`,
+  refundRefused: (chargeId, reason) =>
+    `Не удалось вернуть <code>${esc(chargeId)}</code>: ${
+      {
+        UnknownCharge: "платежа с таким charge id нет.",
+        AlreadyRefunded: "он уже возвращён.",
+        UserDeleted: "плательщик удалил свои данные, и Telegram не узнает, кому вернуть.",
+      }[reason]
+    }`,
 }

@@ -222,10 +222,10 @@ test("/refund: the admin refunds a charge, the days go, and the user is told", a
   )
   expect(payment?.status).toBe("refunded")
   expect((await admin.send(`/refund ${chargeId}`)).text).toBe(
-    `Could not refund <code>${chargeId}</code>: already refunded`,
+    `Could not refund <code>${chargeId}</code>: it was refunded already.`,
   )
-  expect((await admin.send("/refund nope")).text).toContain(
-    "Could not refund <code>nope</code>: no payment",
+  expect((await admin.send("/refund nope")).text).toBe(
+    "Could not refund <code>nope</code>: no payment has this charge id.",
   )
   expect((await admin.send("/refund")).text).toContain("Usage: <code>/refund")
 })
@@ -337,4 +337,22 @@ test("a payment that cannot be credited: the payer and the admins are told, with
   )
   expect(await subscriptionsOf(612)).toEqual([])
   expect(h.logs.some((l) => l.level === "ERROR" && l.message.includes(id))).toBe(true)
+})
+
+test("/refund of a payer who erased their data is refused, saying why", async () => {
+  const admin = h.user(ADMIN, { language_code: "ru" })
+  const user = h.user(613, { language_code: "en" })
+  await user.send("/start")
+  await user.send("/subscription")
+  const paid = await stars.payInvoice(user.from, await buy(user, "1 day · 20 ⭐"))
+  if (!paid.ok) throw new Error("the purchase was refused")
+  await h.chats.waitUntil(() => user.last()?.text.includes("Thank you") || undefined)
+  await user.send("/deleteme")
+  await user.press("Yes, delete everything")
+  const chargeId = paid.charge.telegramPaymentChargeId
+  // The admin reads the bot in English (their row's language), whatever their Telegram app says.
+  expect((await admin.send(`/refund ${chargeId}`)).text).toBe(
+    `Could not refund <code>${chargeId}</code>: the payer has deleted their account, so Telegram cannot be told who they are.`,
+  )
+  expect(paid.charge.refunded).toBe(false)
 })

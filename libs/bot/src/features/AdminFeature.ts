@@ -7,6 +7,7 @@ import { type Feature, newComposer, onAction } from "../Feature.ts"
 import { describeError } from "../FlatwatchBot.ts"
 import { escapeHtml, formatDate, formatNumber, truncate } from "../Format.ts"
 import { button, keyboard } from "../Keyboards.ts"
+import type { RefundRefusal } from "../Messages.ts"
 import { answer, send, show } from "../Replies.ts"
 import { tell, tellRefunded } from "../Tell.ts"
 import { Users } from "../Users.ts"
@@ -125,14 +126,19 @@ export const AdminFeature: Feature = ({ run }) => {
   admin.command("refund", async (ctx) => {
     const chargeId = ctx.match.trim()
     if (!/^\S{1,256}$/.test(chargeId)) return send(ctx, { text: ctx.t.refundUsage })
-    const failed = (reason: string) => send(ctx, { text: ctx.t.refundFailed(chargeId, reason) })
+    const failed = (detail: string) => send(ctx, { text: ctx.t.refundFailed(chargeId, detail) })
+    const refused = (reason: RefundRefusal) =>
+      send(ctx, { text: ctx.t.refundRefused(chargeId, reason) })
     const charge = await run(
       Effect.flatMap(Payments, (p) => p.findCharge(chargeId)).pipe(Effect.either),
     )
-    if (Either.isLeft(charge)) return failed(charge.left.message)
+    if (Either.isLeft(charge)) {
+      const error = charge.left
+      return error._tag === "RefundError" ? refused(error.reason) : failed(error.message)
+    }
     const { userId, status, amount } = charge.right
-    if (status === "refunded") return failed("already refunded")
-    if (userId === null) return failed("the payer has deleted their account")
+    if (status === "refunded") return refused("AlreadyRefunded")
+    if (userId === null) return refused("UserDeleted")
     try {
       await ctx.api.refundStarPayment(userId, chargeId)
     } catch (e) {
@@ -151,9 +157,8 @@ export const AdminFeature: Feature = ({ run }) => {
     const until = (endsAt: Date | null) => (endsAt === null ? "—" : formatDate(ctx.lang, endsAt))
     if (Either.isLeft(refund)) {
       const error = refund.left
-      if (error._tag !== "RefundError" || error.reason !== "AlreadyRefunded") {
-        return failed(error.message)
-      }
+      if (error._tag !== "RefundError") return failed(error.message)
+      if (error.reason !== "AlreadyRefunded") return refused(error.reason)
       // Telegram's refunded_payment message to the payer's chat was handled first: it recorded
       // the refund and told the user.
       const status = await run(Effect.flatMap(Subscriptions, (s) => s.status(userId)))
