@@ -6,9 +6,15 @@ import { Clock, Config, Duration, Effect } from "effect"
 
 export type SubscriptionPlan = (typeof subscriptions.plan.enumValues)[number]
 
-/** `TRIAL_DURATION`: length of the one free trial (default 1 day). */
+/**
+ * `TRIAL_DURATION`: length of the one free trial (default 1 day). Zero is refused at start-up:
+ * a period must end after it starts, so every first saved search would fail.
+ */
 export const SubscriptionsConfig = Config.all({
-  trialDuration: Config.duration("TRIAL_DURATION").pipe(Config.withDefault(Duration.days(1))),
+  trialDuration: Config.duration("TRIAL_DURATION").pipe(
+    Config.validate({ message: "must be longer than zero", validation: Duration.greaterThan(0) }),
+    Config.withDefault(Duration.days(1)),
+  ),
 })
 
 /** What a user has right now. */
