@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { botSessions, filters, listings, subscriptions } from "@flatwatch/db/schema"
+import { trialHash } from "@flatwatch/subscriptions/Subscriptions"
 import { eq } from "drizzle-orm"
 import { BotHarness, type BotHarness as Harness, type RunningBot, TestUser } from "./BotTestKit.ts"
 import { callbackData } from "./CallbackData.ts"
@@ -417,4 +418,32 @@ test("when the old editor message cannot lose its buttons, the editor still move
   expect(h.logs.map((l) => `${l.level} ${l.message}`)).toContain(
     "WARN removing an old message's buttons failed: Bot API editMessageReplyMarkup: 502 Bad Gateway",
   )
+})
+
+test("a save that fails half way stores nothing, and pressing Save again saves once", async () => {
+  const user = h.user(211, { language_code: "en" })
+  await user.send("/start")
+  // The database refuses this user's trial claim, as a lost connection or a full disk would.
+  await h.query(
+    Database.sql((sql) =>
+      sql.unsafe(`
+        create function fail_trial_211() returns trigger language plpgsql as $$
+          begin raise exception 'scripted failure'; end $$;
+        create trigger fail_trial_211 before insert on trial_claims for each row
+          when (new.id_hash = '${trialHash(211)}') execute function fail_trial_211();`),
+    ),
+  )
+  const list = await user.send("/filters")
+  await user.pressData(callbackData({ _tag: "fnew" }), list.messageId)
+  expect(await user.pressData(callbackData({ _tag: "e.save" }), list.messageId)).toMatchObject({
+    text: "Sorry, something went wrong on our side. Please try again in a moment.",
+    show_alert: true,
+  })
+  expect(await filtersOf(211)).toEqual([])
+  expect((await sessionOf(211))?.draft).toMatchObject({ filterId: null, step: "districts" })
+
+  await h.query(Database.sql((sql) => sql`drop trigger fail_trial_211 on trial_claims`))
+  await user.pressData(callbackData({ _tag: "e.save" }), list.messageId)
+  expect((await filtersOf(211)).map((f) => f.name)).toEqual(["Search 1"])
+  expect(list.text).toContain("Your free trial is on until")
 })
