@@ -202,14 +202,7 @@ test("blocking the bot marks the user blocked; unblocking clears it", async () =
 test("a failing handler gets a polite reply and a log line, and the bot keeps running", async () => {
   const user = h.user(108, { language_code: "en" })
   await user.send("/start")
-  let failures = 1
-  h.fake.interceptors.push(({ method, params }) => {
-    if (method === "sendMessage" && Number(params.chat_id) === 108 && failures > 0) {
-      failures--
-      return { ok: false, error_code: 500, description: "Internal Server Error: scripted" }
-    }
-    return undefined
-  })
+  h.failOnce("sendMessage", 108, 500, "Internal Server Error: scripted")
   const apology = await user.send("/help")
   expect(apology.text).toBe(
     "Sorry, something went wrong on our side. Please try again in a moment.",

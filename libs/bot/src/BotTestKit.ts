@@ -115,6 +115,16 @@ export class BotHarness {
     )
   }
 
+  /** Telegram answers the next `method` call for `chatId` with this error, once. */
+  failOnce(method: string, chatId: number, error_code: number, description: string): void {
+    let pending = true
+    this.fake.interceptors.push(({ method: m, params }) => {
+      if (!pending || m !== method || Number(params.chat_id) !== chatId) return undefined
+      pending = false
+      return { ok: false, error_code, description }
+    })
+  }
+
   user(id: number, options: Omit<FakeUser, "id"> = {}): TestUser {
     return new TestUser(this, { id, first_name: `User${id}`, ...options })
   }

@@ -403,14 +403,7 @@ test("when the old editor message cannot lose its buttons, the editor still move
   await user.press("🔎 My searches")
   await user.press("➕ New search")
   await user.press("Next ›")
-  let failures = 1
-  h.fake.interceptors.push(({ method, params }) => {
-    if (method === "editMessageReplyMarkup" && Number(params.chat_id) === 210 && failures > 0) {
-      failures--
-      return { ok: false, error_code: 502, description: "Bad Gateway" }
-    }
-    return undefined
-  })
+  h.failOnce("editMessageReplyMarkup", 210, 502, "Bad Gateway")
   expect((await user.send("4000")).text).toContain("highest")
   // The user's next update is handled once the previous one is done (session and log written).
   await user.send("/help")

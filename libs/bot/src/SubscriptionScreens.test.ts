@@ -35,6 +35,22 @@ const buy = async (user: TestUser, label: string) => {
   return invoice
 }
 
+/** The first line of each message the bot sent the user since their `before`-th. */
+const headlinesSince = (user: TestUser, before: number) =>
+  user
+    .messages()
+    .slice(before)
+    .map((m) => m.text.split("\n")[0])
+
+/** Buys a plan from the Subscription screen and pays it; resolves once the bot confirmed. */
+const purchase = async (user: TestUser, label: string) => {
+  const before = user.messages().length
+  const paid = await stars.payInvoice(user.from, await buy(user, label))
+  if (!paid.ok) throw new Error(`the purchase was refused: ${JSON.stringify(paid.answer)}`)
+  await h.chats.waitUntil(() => user.messages()[before + 1]) // the invoice, then the confirmation
+  return paid.charge
+}
+
 test("the Subscription screen shows the status and a button per plan", async () => {
   const user = h.user(601, { language_code: "en" })
   await user.send("/start")
@@ -66,9 +82,7 @@ test("the Subscription screen shows the status and a button per plan", async () 
     `Free trial, until ${formatDate("en", trialEnd)}.`,
   )
   // A week bought during the trial follows it: the screen shows the paid end, not "trial".
-  const paid = await stars.payInvoice(user.from, await buy(user, "1 week · 50 ⭐"))
-  if (!paid.ok) throw new Error("the purchase was refused")
-  await h.chats.waitUntil(() => user.last()?.text.includes("Thank you") || undefined)
+  await purchase(user, "1 week · 50 ⭐")
   const weekEnd = new Date(trialEnd.getTime() + 7 * DAY)
   expect((await user.send("/subscription")).text).toContain(
     `Active until ${formatDate("en", weekEnd)}.`,
@@ -182,21 +196,18 @@ test("/refund: the admin refunds a charge, the days go, and the user is told", a
   await admin.send("/start")
   await user.send("/start")
   await user.send("/subscription")
-  const invoice = await buy(user, "1 неделя · 50 ⭐")
-  const paid = await stars.payInvoice(user.from, invoice)
-  if (!paid.ok) throw new Error("the purchase was refused")
-  await h.chats.waitUntil(() => user.last()?.text.includes("Спасибо") || undefined)
-  const chargeId = paid.charge.telegramPaymentChargeId
+  const charge = await purchase(user, "1 неделя · 50 ⭐")
+  const chargeId = charge.telegramPaymentChargeId
 
   expect((await user.send(`/refund ${chargeId}`)).text).toContain("Я не понял сообщение")
-  expect(paid.charge.refunded).toBe(false)
+  expect(charge.refunded).toBe(false)
 
   const before = user.messages().length
   const reply = await admin.send(`/refund ${chargeId}`)
   expect(reply.text).toBe(
     `Refunded <code>${chargeId}</code> of user 608; their access now ends: —.`,
   )
-  expect(paid.charge.refunded).toBe(true)
+  expect(charge.refunded).toBe(true)
   const told = await h.chats.waitUntil(() => user.messages()[before])
   expect(told.text).toBe(
     "↩️ Оплата за 1 неделю (50 ⭐) возвращена, этот срок отменён. Сейчас у вас нет активной подписки.",
@@ -206,12 +217,7 @@ test("/refund: the admin refunds a charge, the days go, and the user is told", a
   // their /refund handler is done; the user's /help after the service message is handled.)
   await admin.send("/stats")
   await user.send("/help")
-  expect(
-    user
-      .messages()
-      .slice(before)
-      .map((m) => m.text.split("\n")[0]),
-  ).toEqual([
+  expect(headlinesSince(user, before)).toEqual([
     told.text,
     "<b>Flatwatch</b> присылает новые объявления об аренде, подходящие под ваши поиски.",
   ])
@@ -234,16 +240,13 @@ test("a refund made outside /refund (Telegram's refunded_payment) is recorded on
   const user = h.user(609, { language_code: "en" })
   await user.send("/start")
   await user.send("/subscription")
-  const invoice = await buy(user, "1 day · 20 ⭐")
-  const paid = await stars.payInvoice(user.from, invoice)
-  if (!paid.ok) throw new Error("the purchase was refused")
-  await h.chats.waitUntil(() => user.last()?.text.includes("Thank you") || undefined)
+  const charge = await purchase(user, "1 day · 20 ⭐")
   const [period] = await subscriptionsOf(609)
   expect(period?.status).toBe("active")
 
   const before = user.messages().length
-  paid.charge.refunded = true
-  stars.injectRefundedPayment(paid.charge)
+  charge.refunded = true
+  stars.injectRefundedPayment(charge)
   const told = await h.chats.waitUntil(() => user.messages()[before])
   expect(told.text).toBe(
     "↩️ Your payment for 1 day (20 ⭐) was refunded and that period removed. You have no active subscription now.",
@@ -253,21 +256,16 @@ test("a refund made outside /refund (Telegram's refunded_payment) is recorded on
       db
         .select()
         .from(payments)
-        .where(eq(payments.telegramPaymentChargeId, paid.charge.telegramPaymentChargeId)),
+        .where(eq(payments.telegramPaymentChargeId, charge.telegramPaymentChargeId)),
     ),
   )
   expect(payment?.status).toBe("refunded")
   expect((await subscriptionsOf(609)).map((s) => s.status)).toEqual(["refunded"])
 
   // Delivered again: nothing more happens.
-  stars.injectRefundedPayment(paid.charge)
+  stars.injectRefundedPayment(charge)
   await user.send("/subscription")
-  expect(
-    user
-      .messages()
-      .slice(before)
-      .map((m) => m.text.split("\n")[0]),
-  ).toEqual([told.text, "⭐ <b>Subscription</b>"])
+  expect(headlinesSince(user, before)).toEqual([told.text, "⭐ <b>Subscription</b>"])
   expect(user.last()?.text).toContain("No subscription yet")
 })
 
@@ -285,12 +283,7 @@ test("service messages in the chat (not written by the user) get no reply", asyn
     },
   })
   await user.send("/terms")
-  expect(
-    user
-      .messages()
-      .slice(before)
-      .map((m) => m.text.split("\n")[0]),
-  ).toEqual(["<b>Terms of service</b>"])
+  expect(headlinesSince(user, before)).toEqual(["<b>Terms of service</b>"])
 })
 
 test("a payment that arrives after the payer erased their data (/deleteme) is still credited", async () => {
@@ -344,15 +337,13 @@ test("/refund of a payer who erased their data is refused, saying why", async ()
   const user = h.user(613, { language_code: "en" })
   await user.send("/start")
   await user.send("/subscription")
-  const paid = await stars.payInvoice(user.from, await buy(user, "1 day · 20 ⭐"))
-  if (!paid.ok) throw new Error("the purchase was refused")
-  await h.chats.waitUntil(() => user.last()?.text.includes("Thank you") || undefined)
+  const charge = await purchase(user, "1 day · 20 ⭐")
   await user.send("/deleteme")
   await user.press("Yes, delete everything")
-  const chargeId = paid.charge.telegramPaymentChargeId
+  const chargeId = charge.telegramPaymentChargeId
   // The admin reads the bot in English (their row's language), whatever their Telegram app says.
   expect((await admin.send(`/refund ${chargeId}`)).text).toBe(
     `Could not refund <code>${chargeId}</code>: the payer has deleted their account, so Telegram cannot be told who they are.`,
   )
-  expect(paid.charge.refunded).toBe(false)
+  expect(charge.refunded).toBe(false)
 })
