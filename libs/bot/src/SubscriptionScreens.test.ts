@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { payments, subscriptions } from "@flatwatch/db/schema"
+import type { Interceptor } from "@flatwatch/telegram/FakeBotApi"
 import { FakePayments } from "@flatwatch/telegram/FakeBotApiPayments"
 import { eq } from "drizzle-orm"
 import { BotHarness, TEST_TOKEN, TestUser } from "./BotTestKit.ts"
@@ -346,4 +347,34 @@ test("/refund of a payer who erased their data is refused, saying why", async ()
     `Could not refund <code>${chargeId}</code>: the payer has deleted their account, so Telegram cannot be told who they are.`,
   )
   expect(charge.refunded).toBe(false)
+})
+
+test("when Telegram's refunded_payment is handled before /refund records the refund, the payer is told once", async () => {
+  const admin = h.user(ADMIN, { language_code: "en" })
+  const user = h.user(614, { language_code: "en" })
+  await user.send("/start")
+  await user.send("/subscription")
+  const charge = await purchase(user, "1 day · 20 ⭐")
+  const before = user.messages().length
+  // Telegram posts the service message, and the bot handles it, before refundStarPayment returns.
+  const interceptor: Interceptor = async (call) => {
+    if (call.method !== "refundStarPayment") return undefined
+    const answer = stars.refundStarPayment(call)
+    await h.chats.waitUntil(() => user.messages()[before])
+    return answer
+  }
+  h.fake.interceptors.push(interceptor)
+  try {
+    expect((await admin.send(`/refund ${charge.telegramPaymentChargeId}`)).text).toBe(
+      `Refunded <code>${charge.telegramPaymentChargeId}</code> of user 614; their access now ends: —.`,
+    )
+  } finally {
+    h.fake.interceptors.splice(h.fake.interceptors.indexOf(interceptor), 1)
+  }
+  await admin.send("/stats") // after the admin's /refund handler is done
+  await user.send("/terms")
+  expect(headlinesSince(user, before)).toEqual([
+    "↩️ Your payment for 1 day (20 ⭐) was refunded and that period removed. You have no active subscription now.",
+    "<b>Terms of service</b>",
+  ])
 })
