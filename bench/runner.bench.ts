@@ -55,7 +55,13 @@ const once = async (
 ) => {
   const t0 = performance.now()
   const runner = startRunner({
-    env: { BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: fake.apiRoot, LOG_LEVEL: "warning", ...env },
+    env: {
+      BOT_TOKEN: TOKEN,
+      TELEGRAM_API_ROOT: fake.apiRoot,
+      LOG_LEVEL: "warning",
+      BAYUT_ENABLED: "false",
+      ...env,
+    },
   })
   await runner.waitReady(60_000)
   const readyMs = performance.now() - t0

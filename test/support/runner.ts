@@ -120,7 +120,7 @@ export const stopAll = async () => {
 /** The runner's JSON log lines. */
 export const logLines = (
   output: string,
-): Array<{ message: string; annotations?: Record<string, string> }> =>
+): Array<{ message: string; logLevel?: string; annotations?: Record<string, string> }> =>
   output
     .split("\n")
     .filter((l) => l.startsWith("{"))

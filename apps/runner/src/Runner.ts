@@ -7,8 +7,9 @@
 import { resolve } from "node:path"
 import * as EmbeddedPostgres from "@flatwatch/db/EmbeddedPostgres"
 import { migrate } from "@flatwatch/db/Migrations"
-import { Config, Deferred, Duration, Effect, Option, Redacted, type Scope } from "effect"
+import { Data, Deferred, Duration, Effect, Option, Redacted, type Scope } from "effect"
 import { type ComponentName, workerEntry } from "./Components.ts"
+import { isConfigError } from "./ConfigErrors.ts"
 import * as HealthServer from "./HealthServer.ts"
 import { LoggingConfig } from "./Logging.ts"
 import { ClockOffsetConfig } from "./OffsetClock.ts"
@@ -35,12 +36,26 @@ export interface RunResult {
  * starts: a bad value stops start-up with a message that names the variable.
  */
 export const validateConfig = (only: ReadonlyArray<ComponentName>) =>
-  Config.all([
+  Effect.zipLeft(
     RunnerConfig,
-    LoggingConfig,
-    ClockOffsetConfig,
-    ...only.map((name) => ComponentConfigs[name]),
-  ]).pipe(Effect.map(([runner]) => runner))
+    Effect.all([LoggingConfig, ClockOffsetConfig, ...only.map((name) => ComponentConfigs[name])]),
+  ).pipe(
+    Effect.mapError((error) =>
+      isConfigError(error)
+        ? error
+        : new InvalidConfiguration({
+            message:
+              error !== null && typeof error === "object" && "message" in error
+                ? String(error.message)
+                : String(error),
+          }),
+    ),
+  )
+
+/** A configuration problem other than an environment variable (e.g. a source config file). */
+export class InvalidConfiguration extends Data.TaggedError("InvalidConfiguration")<{
+  readonly message: string
+}> {}
 
 export const run = (options: RunOptions): Effect.Effect<RunResult, unknown, Scope.Scope> =>
   Effect.gen(function* () {

@@ -7,7 +7,7 @@ import { Cause, Deferred, Effect, Either, Exit, Fiber, Layer, LogLevel, Option }
 import { parseArgs, usage } from "./Cli.ts"
 import { formatConfigError, isConfigError } from "./ConfigErrors.ts"
 import { LoggingConfig, loggerLayer } from "./Logging.ts"
-import { run } from "./Runner.ts"
+import { InvalidConfiguration, run } from "./Runner.ts"
 
 const command = parseArgs(process.argv.slice(2))
 if (Either.isLeft(command)) {
@@ -61,6 +61,10 @@ if (Option.isSome(failure)) {
   const error = failure.value
   if (isConfigError(error)) {
     process.stderr.write(`flatwatch: configuration error: ${formatConfigError(error)}\n`)
+    process.exit(2)
+  }
+  if (error instanceof InvalidConfiguration) {
+    process.stderr.write(`flatwatch: configuration error: ${error.message}\n`)
     process.exit(2)
   }
   const message =

@@ -182,6 +182,20 @@ const make = (options: DatabaseOptions): Effect.Effect<DatabaseShape, DatabaseEr
     return { sql, db: makeDrizzle(sql), component: options.component }
   }).pipe(Effect.withSpan("Database.make"))
 
+/** `DATABASE_POOL_SIZE` (default 4) and `DATABASE_CONNECT_TIMEOUT` (default 10 seconds). */
+export const DatabasePoolConfig = Config.all({
+  poolSize: Config.integer("DATABASE_POOL_SIZE").pipe(
+    Config.validate({
+      message: "must be between 1 and 100",
+      validation: (n) => n >= 1 && n <= 100,
+    }),
+    Config.withDefault(4),
+  ),
+  connectTimeout: Config.duration("DATABASE_CONNECT_TIMEOUT").pipe(
+    Config.withDefault(Duration.seconds(10)),
+  ),
+})
+
 const activeTransaction = (owner: DatabaseShape) =>
   Effect.map(FiberRef.get(currentTransaction), (tx) => Option.filter(tx, (t) => t.owner === owner))
 
@@ -199,27 +213,14 @@ export class Database extends Context.Tag("@flatwatch/db/Database")<Database, Da
     Layer.scoped(Database, make(options))
 
   /**
-   * Reads `DATABASE_URL` (secret), `DATABASE_POOL_SIZE` (default 4) and
-   * `DATABASE_CONNECT_TIMEOUT` (default 10 seconds).
+   * Reads `DATABASE_URL` (secret) and the `DatabasePoolConfig` settings.
    */
   static readonly layerConfig = (component: string) =>
     Layer.scoped(
       Database,
       Effect.flatMap(
-        Config.all({
-          url: Config.redacted("DATABASE_URL"),
-          poolSize: Config.integer("DATABASE_POOL_SIZE").pipe(
-            Config.validate({
-              message: "must be between 1 and 100",
-              validation: (n) => n >= 1 && n <= 100,
-            }),
-            Config.withDefault(4),
-          ),
-          connectTimeout: Config.duration("DATABASE_CONNECT_TIMEOUT").pipe(
-            Config.withDefault(Duration.seconds(10)),
-          ),
-        }),
-        (config) => make({ ...config, component }),
+        Config.all({ url: Config.redacted("DATABASE_URL"), pool: DatabasePoolConfig }),
+        ({ url, pool }) => make({ url, component, ...pool }),
       ),
     )
 

@@ -1,10 +1,41 @@
-import { Database } from "@flatwatch/db/Database"
-import { Effect, Layer } from "effect"
+import type { Database } from "@flatwatch/db/Database"
+import * as OutboxSender from "@flatwatch/telegram/OutboxSender"
+import { type ConfigError, Effect, Layer } from "effect"
+import { Fetcher } from "./Fetcher.ts"
+import type { HtmlSourceConfigError } from "./HtmlSourceConfig.ts"
+import { loadParserConfig, runSettings } from "./ParserConfig.ts"
+import { scheduleSource } from "./SourceScheduler.ts"
 
-/** The parser component (placeholder until the scrape side lands): proves its pool works. */
-export const layer = Layer.scopedDiscard(
+/**
+ * The parser component's scrape side: reads its config, then runs every enabled source on its
+ * own cron (fetch, parse, store, match, queue alerts). Provides nothing; everything stops when
+ * the layer's scope closes. Sending the queued alerts is the outbox sender's job.
+ */
+export const scrapeLayer: Layer.Layer<
+  never,
+  ConfigError.ConfigError | HtmlSourceConfigError,
+  Database
+> = Layer.scopedDiscard(
   Effect.gen(function* () {
-    yield* Database.sql((sql) => sql`select 1`)
-    yield* Effect.logInfo("parser component started")
-  }),
-)
+    const config = yield* loadParserConfig
+    if (config.sources.length === 0) {
+      yield* Effect.logWarning(
+        "no source is enabled (BAYUT_ENABLED, AVITO_ENABLED, HTML_SOURCES): nothing to scrape",
+      )
+    }
+    for (const scheduled of config.sources) {
+      yield* scheduleSource(scheduled, {
+        jitter: config.jitter,
+        runOnStart: config.runOnStart,
+        settings: runSettings(config, scheduled),
+      })
+    }
+  }).pipe(Effect.annotateLogs({ component: "parser" })),
+).pipe(Layer.provide(Fetcher.Default))
+
+/**
+ * The parser component as the runner starts it: the scrape side, and the outbox sender for the
+ * kinds this component owns (listing alerts, price drops, admin notices) at its own rate.
+ */
+export const layer: Layer.Layer<never, ConfigError.ConfigError | HtmlSourceConfigError, Database> =
+  Layer.merge(scrapeLayer, OutboxSender.layerConfig(OutboxSender.presets.parser))

@@ -17,7 +17,7 @@ import {
   TestClock,
   TestContext,
 } from "effect"
-import { layer, SubscriptionsComponentConfig } from "./SubscriptionsComponent.ts"
+import { SubscriptionsComponentConfig, workerLayer } from "./SubscriptionsComponent.ts"
 
 // Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
 setDefaultTimeout(30_000)
@@ -69,7 +69,7 @@ test("the component ticks at start and then every minute of the Clock, and stops
         db.select().from(deliveries).where(eq(deliveries.userId, 7)),
       )
       const scope = yield* Scope.make()
-      yield* Layer.buildWithScope(layer, scope)
+      yield* Layer.buildWithScope(workerLayer, scope)
       yield* sleeping
       const afterStart = yield* notices
       // 12:01:00, the next minute: the period has ended.

@@ -3,6 +3,7 @@
  * its scope closes. The messages it queues are sent by the outbox sender.
  */
 import type { Database } from "@flatwatch/db/Database"
+import * as OutboxSender from "@flatwatch/telegram/OutboxSender"
 import { Cause, Config, ConfigError, Cron, Effect, Either, Layer, Metric, Schedule } from "effect"
 import { PlansConfig } from "./Plans.ts"
 import { SubscriptionsConfig } from "./Subscriptions.ts"
@@ -40,24 +41,34 @@ const tickFailures = Metric.counter("subscriptions_tick_failures_total", {
  * Ticks at start and then on `SUBSCRIPTIONS_CRON`. The schedule runs on the Effect `Clock`, so a
  * `TestClock` drives it in tests. A failed tick is logged and counted; the next one retries.
  */
-export const layer: Layer.Layer<never, ConfigError.ConfigError, Database> = Layer.scopedDiscard(
-  Effect.gen(function* () {
-    const { cron } = yield* SubscriptionsScheduleConfig
-    const worker = yield* SubscriptionsWorker
-    const offsets = worker.config.reminderOffsets.map((o) => o.key).join(",")
-    yield* Effect.logInfo(`subscriptions worker started (reminders at ${offsets || "none"})`)
-    yield* worker.tick.pipe(
-      Effect.catchAllCause((cause) =>
-        Cause.isInterruptedOnly(cause)
-          ? Effect.failCause(cause)
-          : Effect.zipRight(
-              Metric.increment(tickFailures),
-              Effect.logError("subscriptions tick failed; retrying on the next tick", cause),
-            ),
-      ),
-      Effect.repeat(Schedule.cron(cron)),
-      Effect.onInterrupt(() => Effect.logInfo("subscriptions worker stopped")),
-      Effect.forkScoped,
-    )
-  }).pipe(Effect.annotateLogs("component", "subscriptions")),
-).pipe(Layer.provide(SubscriptionsWorker.Default))
+export const workerLayer: Layer.Layer<never, ConfigError.ConfigError, Database> =
+  Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const { cron } = yield* SubscriptionsScheduleConfig
+      const worker = yield* SubscriptionsWorker
+      const offsets = worker.config.reminderOffsets.map((o) => o.key).join(",")
+      yield* Effect.logInfo(`subscriptions worker started (reminders at ${offsets || "none"})`)
+      yield* worker.tick.pipe(
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.failCause(cause)
+            : Effect.zipRight(
+                Metric.increment(tickFailures),
+                Effect.logError("subscriptions tick failed; retrying on the next tick", cause),
+              ),
+        ),
+        Effect.repeat(Schedule.cron(cron)),
+        Effect.onInterrupt(() => Effect.logInfo("subscriptions worker stopped")),
+        Effect.forkScoped,
+      )
+    }).pipe(Effect.annotateLogs("component", "subscriptions")),
+  ).pipe(Layer.provide(SubscriptionsWorker.Default))
+
+/**
+ * The subscriptions component as the runner starts it: the worker, and the outbox sender for the
+ * kinds this component owns (reminders, expiry notices, notices, broadcasts) at its own rate.
+ */
+export const layer: Layer.Layer<never, ConfigError.ConfigError, Database> = Layer.merge(
+  workerLayer,
+  OutboxSender.layerConfig(OutboxSender.presets.subscriptions),
+)

@@ -5,6 +5,7 @@
  * rejects unknown tokens with 401 like Telegram. Tests of other projects can use it too.
  */
 import { Effect, type Scope } from "effect"
+import { FakeBotApiLimits } from "./FakeBotApiLimits.ts"
 import { installPayments } from "./FakeBotApiPayments.ts"
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
@@ -45,9 +46,12 @@ export type MethodHandler = (ctx: CallContext) => Answer | Promise<Answer>
 
 /**
  * Runs before the method handler; returning an answer short-circuits it (a scripted fault:
- * 5xx, 403 for a chat, a slow answer, ...). Returning undefined lets the call through.
+ * 5xx, 403 for a chat, a slow answer, ...; a `Response` for a non-JSON answer). Returning
+ * undefined lets the call through.
  */
-export type Interceptor = (ctx: CallContext) => Answer | undefined | Promise<Answer | undefined>
+export type Interceptor = (
+  ctx: CallContext,
+) => Answer | Response | undefined | Promise<Answer | Response | undefined>
 
 export interface FakeBotApiOptions {
   /** Port on 127.0.0.1; default a free one. */
@@ -114,11 +118,14 @@ export class FakeBotApi {
   private nextMessageId = new Map<number, number>()
   private server: ReturnType<typeof Bun.serve> | undefined
   readonly botUsername: string
+  /** Telegram's checks, flood limits and scripted faults for sends (FakeBotApiLimits.ts). */
+  readonly limits: FakeBotApiLimits
 
   private constructor(options: FakeBotApiOptions) {
     for (const t of options.tokens) this.tokens.add(t)
     this.botUsername = options.botUsername ?? "flatwatch_test_bot"
     this.installDefaultHandlers()
+    this.limits = new FakeBotApiLimits(this)
   }
 
   /** Starts a fake on 127.0.0.1; stop it with `stop()`. */
@@ -376,7 +383,9 @@ export class FakeBotApi {
     for (const w of waiters) w()
     let answer: Answer | undefined
     for (const intercept of this.interceptors) {
-      answer = await intercept(ctx)
+      const intercepted = await intercept(ctx)
+      if (intercepted instanceof Response) return intercepted
+      answer = intercepted
       if (answer !== undefined) break
     }
     if (answer === undefined) {

@@ -3,21 +3,30 @@
  * worker starts (so that a bad value stops start-up with one line naming the variable).
  */
 import { BotConfig } from "@flatwatch/bot/BotConfig"
+import { DatabasePoolConfig } from "@flatwatch/db/Database"
+import { loadParserConfig } from "@flatwatch/parser/ParserConfig"
 import { PaymentsConfig } from "@flatwatch/subscriptions/Payments"
 import { PlansConfig } from "@flatwatch/subscriptions/Plans"
 import { SubscriptionsConfig } from "@flatwatch/subscriptions/Subscriptions"
 import { SubscriptionsComponentConfig } from "@flatwatch/subscriptions/SubscriptionsComponent"
+import * as OutboxSender from "@flatwatch/telegram/OutboxSender"
 import { TelegramConfig } from "@flatwatch/telegram/TelegramConfig"
-import { Config } from "effect"
+import { Config, Effect } from "effect"
 import type { ComponentName } from "../Components.ts"
 
-const databasePool = Config.all([
-  Config.integer("DATABASE_POOL_SIZE").pipe(Config.withDefault(4)),
-  Config.duration("DATABASE_CONNECT_TIMEOUT").pipe(Config.withDefault("10 seconds")),
-])
+const databasePool = DatabasePoolConfig
 
-export const ComponentConfigs: Record<ComponentName, Config.Config<unknown>> = {
+/** A `Config` or an Effect reading config (the parser also reads its html source files). */
+export const ComponentConfigs: Record<ComponentName, Effect.Effect<unknown, unknown>> = {
   bot: Config.all([BotConfig, SubscriptionsConfig, PlansConfig, PaymentsConfig, databasePool]),
-  parser: Config.all([TelegramConfig, databasePool]),
-  subscriptions: Config.all([TelegramConfig, SubscriptionsComponentConfig, databasePool]),
+  parser: Effect.all([
+    Config.all([TelegramConfig, OutboxSender.config(OutboxSender.presets.parser), databasePool]),
+    loadParserConfig,
+  ]),
+  subscriptions: Config.all([
+    TelegramConfig,
+    SubscriptionsComponentConfig,
+    OutboxSender.config(OutboxSender.presets.subscriptions),
+    databasePool,
+  ]),
 }

@@ -1,0 +1,33 @@
+import { describe, expect, test } from "bun:test"
+import { existsSync } from "node:fs"
+import { resolve } from "node:path"
+import {
+  DUBAI_DISTRICT_GROUP_NAMES,
+  DUBAI_DISTRICT_GROUPS,
+  dubaiDistrictGroupsOf,
+} from "./DubaiDistrictGroups.ts"
+import { SHARED_FIXTURES_DIR } from "./SharedFixtures.ts"
+
+const reference = resolve(SHARED_FIXTURES_DIR, "../reference/dubai-district-groups.json")
+
+describe("Dubai district groups", () => {
+  test("19 groups", () => {
+    expect(DUBAI_DISTRICT_GROUP_NAMES).toHaveLength(19)
+  })
+
+  test.skipIf(!existsSync(reference))("the module equals the reference file", async () => {
+    expect(DUBAI_DISTRICT_GROUPS).toEqual(await Bun.file(reference).json())
+  })
+  if (!existsSync(reference)) console.warn(`${reference} not found: reference comparison skipped`)
+
+  test("a neighbourhood in several groups maps to all of them, sorted", () => {
+    expect(dubaiDistrictGroupsOf(["Jumeirah Lake Towers (JLT)"])).toEqual(["Dubai Marina", "JLT"])
+    expect(dubaiDistrictGroupsOf(["Za'abeel"])).toEqual(["Citywalk", "Downtown", "ZAABEL + DHCC"])
+  })
+
+  test("names match case-insensitively; unknown names map to nothing", () => {
+    expect(dubaiDistrictGroupsOf(["the lagoons", "dubai creek harbour"])).toEqual(["Creek Harbour"])
+    expect(dubaiDistrictGroupsOf(["Dubai Hills Estate"])).toEqual([])
+    expect(dubaiDistrictGroupsOf([])).toEqual([])
+  })
+})

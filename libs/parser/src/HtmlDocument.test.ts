@@ -1,0 +1,132 @@
+import { describe, expect, test } from "bun:test"
+import { Effect } from "effect"
+import { cut, pruneFor, splitSelectorList, withDocument } from "./HtmlDocument.ts"
+import { ownFixture } from "./SharedFixtures.ts"
+
+const cards = (html: string, selector: string) =>
+  Effect.runPromise(
+    withDocument(html, (document) =>
+      [...document.querySelectorAll(selector)].map((e) => e.textContent?.trim()),
+    ),
+  )
+
+describe("the i<3 regression", () => {
+  const page = `<html><head><script>for (var i=0;i<3;i++){ console.log(i) }</script></head>
+    <body><ul id="r"><li class="c">one</li><li class="c">two</li><li class="c">three</li></ul></body></html>`
+
+  test("an inline script containing i<3 no longer swallows the rest of the page", async () => {
+    expect(await cards(cut(page, { keep: [] }).html, "li.c")).toEqual(["one", "two", "three"])
+    expect(await cards(cut(page, { keep: ["#r"] }).html, "li.c")).toEqual(["one", "two", "three"])
+  })
+
+  test("the same through every hand-written page that carries such a script", async () => {
+    const avito = await ownFixture("avito/serp.html")
+    const page = cut(avito, { keep: ['[data-marker="catalog-serp"]'] })
+    expect(page.html).not.toContain("<script")
+    expect(await cards(page.html, '[data-marker="item"]')).toHaveLength(4)
+  })
+})
+
+describe("cut", () => {
+  const page = `<!DOCTYPE html><html><head><title>Results</title><style>b{}</style></head><body>
+    <nav><a href="/">Home</a><div class="card">outside</div></nav>
+    <div id="list" data-x="1"><!-- a comment --><div class="wrap"><div class="card" data-id="1" style="color:red"><span><b>A</b></span></div></div>
+    <svg><path d="M0"/></svg><div class="card" data-id="2">B</div></div>
+    <footer><p class="empty">Nothing found here</p></footer></body></html>`
+
+  test("keeps only the list, drops scripts, styles, svg and comments", () => {
+    const result = cut(page, { keep: ["#list"] })
+    expect(result.kept).toBe(1)
+    expect(result.html).not.toContain("outside")
+    expect(result.html).not.toContain("svg")
+    expect(result.html).not.toContain("comment")
+    expect(result.html).toContain('data-id="2"')
+  })
+
+  test("markers are seen anywhere on the page, with their text when asked", () => {
+    const result = cut(page, {
+      keep: ["#list"],
+      markers: {
+        empty: [{ selector: "p.empty", text: "NOTHING FOUND" }],
+        blocked: [{ selector: "title", text: "captcha" }],
+      },
+    })
+    expect([...result.markers]).toEqual(["empty"])
+  })
+
+  test("pruning keeps what selectors read and unwraps bare wrappers", async () => {
+    const prune = pruneFor(["#list", ".card", "b"], ["data-id"])
+    const result = cut(page, { keep: ["#list"], prune })
+    expect(result.html).not.toContain("style=")
+    expect(result.html).not.toContain("<span")
+    expect(result.html).toContain("<b>A</b>")
+    expect(await cards(result.html, "#list .card")).toEqual(["A", "B"])
+  })
+
+  test("only the class names selectors use are kept; elements left bare are unwrapped", async () => {
+    const html = `<ul id="r"><li class="flat big promo-x"><div class="layout-a"><span class="price tag">9 €</span></div></li></ul>`
+    const result = cut(html, { keep: ["#r"], prune: pruneFor(["#r", "li.flat", ".price"], []) })
+    expect(result.html).toBe(`<ul id="r"><li class="flat"><span class="price">9 €</span></li></ul>`)
+    const whole = cut(html, { keep: ["#r"], prune: pruneFor(['[class*="promo"]'], []) })
+    expect(whole.html).toContain('class="flat big promo-x"')
+  })
+
+  test("selectors that depend on structure switch pruning off", () => {
+    expect(pruneFor(["ul > li"], [])).toBeUndefined()
+    expect(pruneFor(["li:nth-child(2)"], [])).toBeUndefined()
+    expect(pruneFor(["li:not(.promo)"], [])?.attributes.has("class")).toBe(true)
+    expect(pruneFor(['a[href^="tel:"]'], [])?.attributes.has("href")).toBe(true)
+  })
+
+  test("nothing to keep: empty html and kept 0", () => {
+    const result = cut(page, { keep: ["#nope"] })
+    expect(result).toMatchObject({ html: "", kept: 0 })
+  })
+
+  test("a kept element that is never closed runs to the end", async () => {
+    const result = cut("<div id=list><p class=c>one<p class=c>two", { keep: ["#list"] })
+    expect(result.kept).toBe(1)
+    expect(await cards(result.html, "p.c")).toEqual(["one", "two"])
+  })
+})
+
+test("splitSelectorList ignores commas inside brackets and quotes", () => {
+  expect(splitSelectorList(`a, b[title="x, y"], :not(c, d)`)).toEqual([
+    `a`,
+    `b[title="x, y"]`,
+    `:not(c, d)`,
+  ])
+})
+
+describe("withDocument", () => {
+  test("closes the window after use", async () => {
+    let window: { closed: boolean } | null = null
+    await Effect.runPromise(
+      withDocument("<p>x</p>", (document) => {
+        window = document.defaultView as unknown as { closed: boolean }
+        expect(window.closed).toBe(false)
+      }),
+    )
+    expect(window).not.toBeNull()
+    expect((window as unknown as { closed: boolean }).closed).toBe(true)
+  })
+
+  test("closes the window even when reading throws", async () => {
+    let window: { closed: boolean } | null = null
+    const exit = await Effect.runPromiseExit(
+      withDocument("<p>x</p>", (document) => {
+        window = document.defaultView as unknown as { closed: boolean }
+        throw new Error("boom")
+      }),
+    )
+    expect(exit._tag).toBe("Failure")
+    expect((window as unknown as { closed: boolean }).closed).toBe(true)
+  })
+})
+
+test("collapsing indentation keeps entities and words intact", async () => {
+  const page = `<ul id="r">\n      <li class="c">\n        Tom &amp;   Jerry&nbsp;&nbsp;  flat\n      </li>\n   </ul>`
+  const result = cut(page, { keep: ["#r"] })
+  expect(result.html).not.toContain("  ")
+  expect(await cards(result.html, "li.c")).toEqual(["Tom & Jerry\u00a0\u00a0 flat"])
+})

@@ -1,0 +1,129 @@
+import { describe, expect, test } from "bun:test"
+import { resolve } from "node:path"
+import {
+  ownFixture,
+  packagePath,
+  SHARED_FIXTURES_DIR,
+  SHARED_FIXTURES_MISSING,
+  sharedFixturesPresent,
+} from "./SharedFixtures.ts"
+
+const root = resolve(import.meta.dir, "../../..")
+
+/** Runs `bun run parse ...` as ops would, from the repository root. */
+const parse = async (...args: Array<string>) => {
+  const proc = Bun.spawn(["bun", "run", "parse", ...args], {
+    cwd: root,
+    stdout: "pipe",
+    stderr: "pipe",
+  })
+  try {
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ])
+    return { stdout, stderr, code }
+  } finally {
+    proc.kill()
+  }
+}
+
+describe("bun run parse", () => {
+  test("an Avito page: one JSON document with status, listings and invalid cards; exit 0", async () => {
+    const { stdout, code } = await parse(
+      "--source",
+      "avito",
+      packagePath("fixtures/avito/serp.html"),
+    )
+    expect(code).toBe(0)
+    const output = JSON.parse(stdout)
+    expect(Object.keys(output)).toEqual(["status", "listings", "invalid"])
+    expect(output.status).toBe("listings")
+    expect(output.listings.map((l: { externalId: string }) => l.externalId)).toEqual([
+      "5001",
+      "5002",
+      "5003",
+    ])
+    expect(output.listings[0].url).toBe(
+      "https://www.avito.ru/moskva/kvartiry/kvartira-studiya_25_m_512_et._5001",
+    )
+    expect(output.invalid).toEqual([
+      { index: 3, id: "5004", reason: 'no rent period in the price "Цена не указана"' },
+    ])
+  })
+
+  test("a block page and an empty page", async () => {
+    const blocked = await parse("--source", "avito", packagePath("fixtures/avito/blocked_ip.html"))
+    expect(JSON.parse(blocked.stdout)).toEqual({ status: "blocked", listings: [], invalid: [] })
+    const empty = await parse("--source", "bayut", packagePath("fixtures/bayut/empty.json"))
+    expect(JSON.parse(empty.stdout)).toEqual({ status: "empty", listings: [], invalid: [] })
+  })
+
+  test("an html config checked against a saved page, with the page URL for links", async () => {
+    const { stdout, code } = await parse(
+      "--source",
+      "html",
+      "--config",
+      packagePath("fixtures/html/example.json"),
+      "--url",
+      "https://mirror.example.test/search",
+      packagePath("fixtures/html/page.html"),
+    )
+    expect(code).toBe(0)
+    const output = JSON.parse(stdout)
+    expect(output.listings.map((l: { url: string }) => l.url)).toEqual([
+      "https://mirror.example.test/ad/1",
+      "https://flats.example.test/ad/2",
+    ])
+    expect(output.invalid).toHaveLength(1)
+  })
+
+  test.each([
+    [["--source", "zillow", "page.html"], "unknown source"],
+    [["--source", "avito"], "the page file is missing"],
+    [["page.html"], "--source is required"],
+    [["--source", "html", "page.html"], "needs --config"],
+    [["--source", "avito", "--config", "x.json", "page.html"], "--config goes with --source html"],
+    [["--source", "avito", "/nonexistent/page.html"], "cannot read the page file"],
+    [["--source", "avito", "--verbose", "page.html"], "Unknown option"],
+  ])("bad arguments %p: exit 2 with the problem and the usage", async (args, message) => {
+    const { stdout, stderr, code } = await parse(...args)
+    expect(code).toBe(2)
+    expect(stdout).toBe("")
+    expect(stderr).toContain(message)
+    expect(stderr).toContain("usage: bun run parse")
+  })
+
+  test("a broken html config: exit 2 naming the field", async () => {
+    const broken = JSON.parse(await ownFixture("html/example.json"))
+    delete broken.card
+    const path = `${Bun.env.TMPDIR ?? "/tmp"}/flatwatch-broken-${process.pid}.json`
+    await Bun.write(path, JSON.stringify(broken))
+    const { stderr, code } = await parse(
+      "--source",
+      "html",
+      "--config",
+      path,
+      packagePath("fixtures/html/page.html"),
+    )
+    expect(code).toBe(2)
+    expect(stderr).toContain("card: is missing")
+  })
+
+  test.skipIf(!sharedFixturesPresent)(
+    "the committed DOM.RIA config on the real page: 20 listings",
+    async () => {
+      const { stdout, code } = await parse(
+        "--source",
+        "html",
+        "--config",
+        packagePath("sources/domria.json"),
+        `${SHARED_FIXTURES_DIR}/domria/serp_page.html`,
+      )
+      expect(code).toBe(0)
+      expect(JSON.parse(stdout).listings).toHaveLength(20)
+    },
+  )
+})
+if (!sharedFixturesPresent) console.warn(SHARED_FIXTURES_MISSING)

@@ -1,0 +1,187 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { Database } from "@flatwatch/db/Database"
+import {
+  deliveries,
+  filters,
+  sourceRuns,
+  sourceState,
+  subscriptions,
+  users,
+} from "@flatwatch/db/schema"
+import * as TestDatabase from "@flatwatch/db/TestDatabase"
+import { asc, eq } from "drizzle-orm"
+import { ConfigProvider, Effect, Exit, Layer, ManagedRuntime, Metric, Scope } from "effect"
+import { FakeBayut } from "./FakeBayut.ts"
+import * as ParserComponent from "./ParserComponent.ts"
+
+/** A database for the whole file; the component is started and stopped per test on top of it. */
+const database = ManagedRuntime.make(TestDatabase.layer("parser-component-test"))
+const db = <A, E>(effect: Effect.Effect<A, E, Database>) => database.runPromise(effect)
+let databaseLayer: Layer.Layer<Database>
+beforeAll(async () => {
+  const context = await database.runtime()
+  databaseLayer = Layer.succeedContext(context.context)
+})
+afterAll(() => database.dispose())
+
+const fake = FakeBayut.start()
+afterAll(() => fake.stop())
+
+const env = (extra: Record<string, string> = {}) =>
+  ConfigProvider.fromMap(
+    new Map(
+      Object.entries({
+        BAYUT_BASE_URL: fake.url,
+        BAYUT_SITE_URL: fake.url,
+        BAYUT_ALGOLIA_APP_ID: "TESTAPP",
+        BAYUT_ALGOLIA_API_KEY: "test-key",
+        BAYUT_CRON: "* * * * * *",
+        BAYUT_INITIAL_LOOKBACK: "30 days",
+        BAYUT_DETAIL_PAGES: "false",
+        PARSER_JITTER: "0 seconds",
+        PARSER_POLITENESS_DELAY: "0 seconds",
+        PARSER_FETCH_BACKOFF: "10 millis",
+        ADMIN_IDS: "999",
+        ...extra,
+      }),
+    ),
+  )
+
+/** Starts the component in its own scope, as a worker host would; returns the scope to close. */
+const start = async (extra: Record<string, string> = {}) => {
+  const scope = await Effect.runPromise(Scope.make())
+  await Effect.runPromise(
+    Layer.buildWithScope(
+      ParserComponent.scrapeLayer.pipe(
+        Layer.provide(databaseLayer),
+        Layer.provide(Layer.setConfigProvider(env(extra))),
+      ),
+      scope,
+    ),
+  )
+  return { stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+}
+
+const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 10_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(20)
+  }
+}
+
+const listingAlerts = () =>
+  db(
+    Database.query((q) =>
+      q
+        .select({ userId: deliveries.userId })
+        .from(deliveries)
+        .where(eq(deliveries.kind, "listing")),
+    ),
+  )
+
+describe("ParserComponent.scrapeLayer", () => {
+  test("runs Bayut on its cron: a new listing at the source becomes an alert; stops when closed", async () => {
+    await db(
+      Database.query(async (q) => {
+        await q.insert(users).values({ id: 1, chatId: 1 })
+        await q.insert(subscriptions).values({
+          userId: 1,
+          plan: "month",
+          startsAt: new Date(Date.now() - 86_400_000),
+          endsAt: new Date(Date.now() + 86_400_000),
+        })
+        await q.insert(filters).values({ userId: 1, name: "any", market: "dubai" })
+      }),
+    )
+    fake.listings = []
+    const component = await start()
+    try {
+      // The first run happens at start-up and finds nothing.
+      await until(
+        "a first run",
+        async () => (await db(Database.query((q) => q.select().from(sourceRuns)))).length > 0,
+      )
+      expect(await listingAlerts()).toEqual([])
+
+      fake.listings = [{ id: "42", createdAt: Math.floor(Date.now() / 1000) - 60, price: 9000 }]
+      await until("the alert", async () => (await listingAlerts()).length === 1)
+      expect(await listingAlerts()).toEqual([{ userId: 1 }])
+
+      const snapshot = await Effect.runPromise(Metric.snapshot)
+      const created = snapshot.find(
+        (m) =>
+          m.metricKey.name === "parser_listings_new_total" &&
+          m.metricKey.tags.some((t) => t.key === "source" && t.value === "bayut"),
+      )
+      expect(created?.metricState).toMatchObject({ count: 1 })
+    } finally {
+      await component.stop()
+    }
+    const requests = fake.apiRequests
+    // Absence can only be observed over time: longer than one cron period.
+    await Bun.sleep(1_200)
+    expect(fake.apiRequests).toBe(requests)
+  })
+
+  test("ticks never overlap: a slow run makes the next ticks skip", async () => {
+    let inFlight = 0
+    let maxInFlight = 0
+    let calls = 0
+    fake.site.on("/1/indexes/*/queries", async () => {
+      calls++
+      inFlight++
+      maxInFlight = Math.max(maxInFlight, inFlight)
+      await Bun.sleep(2_500)
+      inFlight--
+      return { body: JSON.stringify({ hits: [], nbHits: 0, page: 0, nbPages: 0 }) }
+    })
+    const component = await start()
+    try {
+      await until("two runs", async () => calls >= 2, 15_000)
+    } finally {
+      await component.stop()
+    }
+    expect(maxInFlight).toBe(1)
+  }, 30_000)
+
+  test("a run interrupted by shutdown is recorded as failed; the cursor stays", async () => {
+    let started = false
+    fake.site.on("/1/indexes/*/queries", async () => {
+      started = true
+      await Bun.sleep(60_000)
+      return { body: "{}" }
+    })
+    const cursor = async () =>
+      (await db(Database.query((q) => q.select().from(sourceState))))[0]?.cursor ?? null
+    const before = await cursor()
+    expect(before).not.toBeNull()
+    const component = await start({ BAYUT_CRON: "0 0 1 1 *" })
+    await until("the run to start", async () => started)
+    await component.stop()
+    const last = (
+      await db(Database.query((q) => q.select().from(sourceRuns).orderBy(asc(sourceRuns.id))))
+    ).at(-1)
+    expect(last).toMatchObject({ outcome: "failed", error: "interrupted (shutdown)" })
+    expect(await cursor()).toBe(before)
+  })
+
+  test("bad configuration fails start-up naming the variable", async () => {
+    const failure = (extra: Record<string, string>) =>
+      Effect.runPromise(
+        Effect.flip(
+          Layer.build(
+            ParserComponent.scrapeLayer.pipe(
+              Layer.provide(databaseLayer),
+              Layer.provide(Layer.setConfigProvider(env(extra))),
+            ),
+          ).pipe(Effect.scoped),
+        ),
+      ).then(String)
+    expect(await failure({ BAYUT_CRON: "every two minutes" })).toContain("BAYUT_CRON")
+    expect(await failure({ PARSER_FETCH_RETRIES: "many" })).toContain("PARSER_FETCH_RETRIES")
+    expect(await failure({ HTML_SOURCES: "/nonexistent/site.json" })).toContain(
+      "/nonexistent/site.json",
+    )
+  })
+})

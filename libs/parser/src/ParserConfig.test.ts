@@ -1,0 +1,98 @@
+import { describe, expect, test } from "bun:test"
+import { ConfigProvider, Duration, Effect } from "effect"
+import { loadParserConfig } from "./ParserConfig.ts"
+import { packagePath } from "./SharedFixtures.ts"
+
+const load = (env: Record<string, string>) =>
+  Effect.runPromise(
+    Effect.either(loadParserConfig).pipe(
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
+    ),
+  )
+const ok = async (env: Record<string, string>) => {
+  const result = await load(env)
+  if (result._tag === "Left") throw new Error(String(result.left))
+  return result.right
+}
+const problem = async (env: Record<string, string>) => {
+  const result = await load(env)
+  if (result._tag === "Right") throw new Error("expected a configuration error")
+  return String(result.left)
+}
+
+const bayutKeys = { BAYUT_ALGOLIA_APP_ID: "APP", BAYUT_ALGOLIA_API_KEY: "secret" }
+
+describe("parser configuration", () => {
+  test("defaults: Bayut every 2 minutes, nothing else", async () => {
+    const config = await ok(bayutKeys)
+    expect(config.sources.map((s) => [s.source.id, s.source.market, s.cron])).toEqual([
+      ["bayut", "dubai", "*/2 * * * *"],
+    ])
+    expect(config.sources[0]?.policy).toMatchObject({ degradedAfter: 30 })
+    expect(Duration.toMillis(config.jitter)).toBe(10_000)
+    expect(config.adminIds).toEqual([])
+  })
+
+  test("Bayut needs its Algolia credentials unless disabled", async () => {
+    expect(await problem({})).toContain("BAYUT_ALGOLIA_APP_ID")
+    expect(await problem({ BAYUT_ALGOLIA_APP_ID: "APP" })).toContain("BAYUT_ALGOLIA_API_KEY")
+    expect((await ok({ BAYUT_ENABLED: "false" })).sources).toEqual([])
+  })
+
+  test("the API key never shows in the config's text", async () => {
+    const config = await ok(bayutKeys)
+    expect(JSON.stringify(config)).not.toContain("secret")
+  })
+
+  test("Avito, when enabled, needs search URLs and a market", async () => {
+    const base = { BAYUT_ENABLED: "false", AVITO_ENABLED: "true" }
+    expect(await problem(base)).toContain("AVITO_URLS")
+    expect(
+      await problem({ ...base, AVITO_URLS: "https://www.avito.ru/moskva/kvartiry" }),
+    ).toContain("AVITO_MARKET")
+    expect(await problem({ ...base, AVITO_URLS: "not a url", AVITO_MARKET: "moskva" })).toContain(
+      "AVITO_URLS",
+    )
+    const config = await ok({
+      ...base,
+      AVITO_URLS: "https://www.avito.ru/moskva/kvartiry",
+      AVITO_MARKET: "moskva",
+    })
+    expect(config.sources.map((s) => [s.source.id, s.source.market, s.cron])).toEqual([
+      ["avito", "moskva", "*/5 * * * *"],
+    ])
+  })
+
+  test("HTML_SOURCES loads each config file; a bad one names the file and field", async () => {
+    const config = await ok({
+      BAYUT_ENABLED: "false",
+      HTML_SOURCES: `${packagePath("sources/domria.json")}, ${packagePath("sources/kleinanzeigen.json")}`,
+      HTML_DOMRIA_BASE_URL: "http://127.0.0.1:9",
+    })
+    expect(config.sources.map((s) => [s.source.id, s.cron])).toEqual([
+      ["domria", "*/10 * * * *"],
+      ["kleinanzeigen", "*/5 * * * *"],
+    ])
+    const broken = await problem({
+      BAYUT_ENABLED: "false",
+      HTML_SOURCES: packagePath("fixtures/html/page.html"),
+    })
+    expect(broken).toContain("page.html: is not valid JSON")
+    const twice = await problem({
+      BAYUT_ENABLED: "false",
+      HTML_SOURCES: `${packagePath("sources/domria.json")},${packagePath("sources/domria.json")}`,
+    })
+    expect(twice).toContain('two sources have the id "domria"')
+  })
+
+  test("bad values name their variable", async () => {
+    expect(await problem({ ...bayutKeys, BAYUT_CRON: "soon" })).toContain("BAYUT_CRON")
+    expect(await problem({ ...bayutKeys, BAYUT_BASE_URL: "ftp://x" })).toContain("BAYUT_BASE_URL")
+    expect(await problem({ ...bayutKeys, BAYUT_MAX_PAGES: "0" })).toContain("BAYUT_MAX_PAGES")
+    expect(await problem({ ...bayutKeys, PARSER_FETCH_TIMEOUT: "forever" })).toContain(
+      "PARSER_FETCH_TIMEOUT",
+    )
+    expect(await problem({ ...bayutKeys, BAYUT_PROXY: "::" })).toContain("BAYUT_PROXY")
+    expect(await problem({ ...bayutKeys, ADMIN_IDS: "alice" })).toContain("ADMIN_IDS")
+  })
+})

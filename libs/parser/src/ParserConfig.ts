@@ -1,0 +1,310 @@
+import { adminIds } from "@flatwatch/telegram/TelegramConfig"
+import { Cron } from "croner"
+import { Config, ConfigError, Duration, Effect, Either, Option, Redacted } from "effect"
+import { avitoSource } from "./AvitoSource.ts"
+import { BAYUT_SITE, bayutSource } from "./BayutSource.ts"
+import { DEFAULT_USER_AGENT, type FetchOptions } from "./Fetcher.ts"
+import { htmlSource } from "./HtmlSource.ts"
+import { type HtmlSourceConfigError, loadHtmlSourceConfig } from "./HtmlSourceConfig.ts"
+import type { Source } from "./Source.ts"
+import type { HealthPolicy } from "./SourceHealth.ts"
+import type { RunSettings } from "./SourceRun.ts"
+
+/** A source with its schedule and health policy. */
+export interface ScheduledSource {
+  readonly source: Source
+  readonly cron: string
+  readonly policy: HealthPolicy
+}
+
+export interface ParserConfig {
+  readonly sources: ReadonlyArray<ScheduledSource>
+  /** Each run starts after a random delay up to this, so instances and sources spread out. */
+  readonly jitter: Duration.Duration
+  /** Run every source once at start-up too, not only on its schedule. */
+  readonly runOnStart: boolean
+  readonly adminIds: ReadonlyArray<number>
+}
+
+const invalid = (message: string) => Either.left(ConfigError.InvalidData([], message))
+
+/*
+ * Validation runs inside `Config.nested(..., NAME)` on an unnamed primitive: that way a rejected
+ * value is reported at the variable's name ("Invalid data at BAYUT_CRON: ..."), which is not the
+ * case for `mapOrFail` applied after a named primitive.
+ */
+
+/** A cron pattern (5 fields, or 6 with seconds first), checked by croner. */
+export const cronPattern = (name: string): Config.Config<string> =>
+  Config.nested(
+    Config.string().pipe(
+      Config.mapOrFail((pattern) => {
+        try {
+          new Cron(pattern, { paused: true }).stop()
+          return Either.right(pattern)
+        } catch (error) {
+          return invalid(
+            `is not a cron pattern (${error instanceof Error ? error.message : String(error)})`,
+          )
+        }
+      }),
+    ),
+    name,
+  )
+
+const httpUrl = (name: string): Config.Config<string> =>
+  Config.nested(
+    Config.string().pipe(
+      Config.mapOrFail((raw) => {
+        const url = raw.trim().replace(/\/+$/, "")
+        return URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)
+          ? Either.right(url)
+          : invalid(`is not an http(s) URL: ${raw}`)
+      }),
+    ),
+    name,
+  )
+
+const int = (name: string, min: number, max: number, fallback: number) =>
+  Config.nested(
+    Config.integer().pipe(
+      Config.validate({
+        message: `must be a whole number from ${min} to ${max}`,
+        validation: (n) => n >= min && n <= max,
+      }),
+    ),
+    name,
+  ).pipe(Config.withDefault(fallback))
+
+const duration = (name: string, fallback: Duration.DurationInput) =>
+  Config.duration(name).pipe(Config.withDefault(Duration.decode(fallback)))
+
+const list = (
+  name: string,
+  validate: (items: Array<string>) => string | undefined = () => undefined,
+) =>
+  Config.nested(
+    Config.string().pipe(
+      Config.mapOrFail((raw) => {
+        const items = raw
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0)
+        const problem = validate(items)
+        return problem === undefined ? Either.right(items) : invalid(problem)
+      }),
+    ),
+    name,
+  )
+
+const proxy = (name: string) =>
+  Config.option(
+    Config.nested(
+      Config.redacted().pipe(
+        Config.mapOrFail((value) =>
+          URL.canParse(Redacted.value(value))
+            ? Either.right(value)
+            : invalid("is not a proxy URL (http://user:pass@host:port)"),
+        ),
+      ),
+      name,
+    ),
+  )
+
+/** Makes sure an error of `config` names `name` (some shared descriptors report an empty path). */
+const naming = <A>(name: string, config: Config.Config<A>) =>
+  Effect.mapError(config, (error) =>
+    String(error).includes(name) ? error : ConfigError.prefixed(error, [name]),
+  )
+
+/** Settings every source shares (each can override some). */
+const shared = Config.all({
+  userAgent: Config.string("PARSER_USER_AGENT").pipe(Config.withDefault(DEFAULT_USER_AGENT)),
+  timeout: duration("PARSER_FETCH_TIMEOUT", "20 seconds"),
+  retries: int("PARSER_FETCH_RETRIES", 0, 10, 3),
+  backoff: duration("PARSER_FETCH_BACKOFF", "1 second"),
+  maxRetryAfter: duration("PARSER_MAX_RETRY_AFTER", "60 seconds"),
+  maxBytes: int("PARSER_MAX_RESPONSE_BYTES", 10_000, 200_000_000, 10 * 1024 * 1024),
+  politeness: duration("PARSER_POLITENESS_DELAY", "1 second"),
+  jitter: duration("PARSER_JITTER", "10 seconds"),
+  runOnStart: Config.boolean("PARSER_RUN_ON_START").pipe(Config.withDefault(true)),
+  degradedAfter: int("PARSER_DEGRADED_AFTER", 1, 10_000, 5),
+  blockedBackoff: duration("PARSER_BLOCKED_BACKOFF", "1 minute"),
+  maxBlockedBackoff: duration("PARSER_BLOCKED_BACKOFF_MAX", "1 hour"),
+})
+type Shared = Config.Config.Success<typeof shared>
+
+const fetchOptions = (
+  s: Shared,
+  source: string,
+  overrides: {
+    readonly acceptLanguage: string
+    readonly politeness: Option.Option<Duration.Duration>
+    readonly proxy: Option.Option<Redacted.Redacted<string>>
+  },
+): FetchOptions => ({
+  source,
+  timeout: s.timeout,
+  retries: s.retries,
+  backoff: s.backoff,
+  maxRetryAfter: s.maxRetryAfter,
+  politeness: Option.getOrElse(overrides.politeness, () => s.politeness),
+  userAgent: s.userAgent,
+  acceptLanguage: overrides.acceptLanguage,
+  proxy: overrides.proxy,
+  maxBytes: s.maxBytes,
+})
+
+const policy = (s: Shared, degradedAfter: Option.Option<number>): HealthPolicy => ({
+  degradedAfter: Option.getOrElse(degradedAfter, () => s.degradedAfter),
+  blockedBackoff: s.blockedBackoff,
+  maxBlockedBackoff: s.maxBlockedBackoff,
+})
+
+const bayut = (s: Shared) =>
+  Effect.gen(function* () {
+    const enabled = yield* Config.boolean("BAYUT_ENABLED").pipe(Config.withDefault(true))
+    if (!enabled) return Option.none<ScheduledSource>()
+    const c = yield* Config.all({
+      cron: cronPattern("BAYUT_CRON").pipe(Config.withDefault("*/2 * * * *")),
+      appId: Config.nonEmptyString("BAYUT_ALGOLIA_APP_ID"),
+      apiKey: Config.redacted("BAYUT_ALGOLIA_API_KEY"),
+      index: Config.nonEmptyString("BAYUT_ALGOLIA_INDEX").pipe(
+        Config.withDefault("bayut-production-ads-en"),
+      ),
+      baseUrl: Config.option(httpUrl("BAYUT_BASE_URL")),
+      siteUrl: httpUrl("BAYUT_SITE_URL").pipe(Config.withDefault(BAYUT_SITE)),
+      market: Config.nonEmptyString("BAYUT_MARKET").pipe(Config.withDefault("dubai")),
+      hitsPerPage: int("BAYUT_HITS_PER_PAGE", 1, 1000, 25),
+      maxPages: int("BAYUT_MAX_PAGES", 1, 1000, 20),
+      overlap: duration("BAYUT_CURSOR_OVERLAP", "10 minutes"),
+      initialLookback: duration("BAYUT_INITIAL_LOOKBACK", "1 hour"),
+      detailPages: Config.boolean("BAYUT_DETAIL_PAGES").pipe(Config.withDefault(true)),
+      detailConcurrency: int("BAYUT_DETAIL_CONCURRENCY", 1, 16, 2),
+      proxy: proxy("BAYUT_PROXY"),
+      politeness: Config.option(Config.duration("BAYUT_POLITENESS_DELAY")),
+      acceptLanguage: Config.string("BAYUT_ACCEPT_LANGUAGE").pipe(
+        Config.withDefault("en-US,en;q=0.9"),
+      ),
+      degradedAfter: Config.option(int("BAYUT_DEGRADED_AFTER", 1, 10_000, 30)),
+    })
+    const source = bayutSource({
+      id: "bayut",
+      market: c.market,
+      apiUrl: Option.getOrElse(c.baseUrl, () => `https://${c.appId.toLowerCase()}-dsn.algolia.net`),
+      appId: c.appId,
+      apiKey: c.apiKey,
+      index: c.index,
+      siteUrl: c.siteUrl,
+      hitsPerPage: c.hitsPerPage,
+      maxPages: c.maxPages,
+      overlap: c.overlap,
+      initialLookback: c.initialLookback,
+      detailPages: c.detailPages,
+      detailConcurrency: c.detailConcurrency,
+      fetch: fetchOptions(s, "bayut", c),
+    })
+    // Zero new listings for an hour is normal at night with a cursor: a higher default.
+    return Option.some({
+      source,
+      cron: c.cron,
+      policy: policy(
+        s,
+        Option.orElse(c.degradedAfter, () => Option.some(30)),
+      ),
+    })
+  })
+
+const avito = (s: Shared) =>
+  Effect.gen(function* () {
+    const enabled = yield* Config.boolean("AVITO_ENABLED").pipe(Config.withDefault(false))
+    if (!enabled) return Option.none<ScheduledSource>()
+    const c = yield* Config.all({
+      cron: cronPattern("AVITO_CRON").pipe(Config.withDefault("*/5 * * * *")),
+      urls: list("AVITO_URLS", (urls) => {
+        const bad = urls.find((u) => !URL.canParse(u))
+        if (urls.length === 0) return "needs at least one Avito search URL"
+        return bad === undefined ? undefined : `is not a URL: ${bad}`
+      }),
+      market: Config.nonEmptyString("AVITO_MARKET"),
+      baseUrl: Config.option(httpUrl("AVITO_BASE_URL")),
+      maxPages: int("AVITO_MAX_PAGES", 1, 100, 2),
+      proxy: proxy("AVITO_PROXY"),
+      politeness: Config.option(Config.duration("AVITO_POLITENESS_DELAY")),
+      acceptLanguage: Config.string("AVITO_ACCEPT_LANGUAGE").pipe(
+        Config.withDefault("ru-RU,ru;q=0.9"),
+      ),
+      degradedAfter: Config.option(int("AVITO_DEGRADED_AFTER", 1, 10_000, 5)),
+    })
+    const source = avitoSource({
+      id: "avito",
+      market: c.market,
+      urls: c.urls,
+      baseUrl: Option.getOrUndefined(c.baseUrl),
+      maxPages: c.maxPages,
+      fetch: fetchOptions(s, "avito", c),
+    })
+    return Option.some({ source, cron: c.cron, policy: policy(s, c.degradedAfter) })
+  })
+
+const envKey = (id: string) => id.toUpperCase().replace(/[^A-Z0-9]/g, "_")
+
+const html = (s: Shared) =>
+  Effect.gen(function* () {
+    const paths = yield* list("HTML_SOURCES").pipe(Config.withDefault([]))
+    const sources: Array<ScheduledSource> = []
+    for (const path of paths) {
+      const config = yield* loadHtmlSourceConfig(path)
+      if (!config.enabled) continue
+      const key = `HTML_${envKey(config.id)}`
+      const c = yield* Config.all({
+        baseUrl: Config.option(httpUrl(`${key}_BASE_URL`)),
+        proxy: proxy(`${key}_PROXY`),
+      })
+      const source = htmlSource(config, {
+        baseUrl: Option.getOrUndefined(c.baseUrl),
+        fetch: fetchOptions(s, config.id, {
+          acceptLanguage: config.acceptLanguage ?? "en-US,en;q=0.9",
+          politeness: Option.none(),
+          proxy: c.proxy,
+        }),
+      })
+      sources.push({ source, cron: config.cron, policy: policy(s, Option.none()) })
+    }
+    return sources
+  })
+
+/**
+ * Reads the parser's configuration (every variable is listed in the README). Fails with a
+ * `ConfigError` naming the variable, or an `HtmlSourceConfigError` naming the file and field.
+ */
+export const loadParserConfig: Effect.Effect<
+  ParserConfig,
+  ConfigError.ConfigError | HtmlSourceConfigError
+> = Effect.gen(function* () {
+  const s = yield* shared
+  const sources = [
+    ...Option.toArray(yield* bayut(s)),
+    ...Option.toArray(yield* avito(s)),
+    ...(yield* html(s)),
+  ]
+  const ids = sources.map((x) => x.source.id)
+  const duplicate = ids.find((id, i) => ids.indexOf(id) !== i)
+  if (duplicate !== undefined) {
+    return yield* Effect.fail(
+      ConfigError.InvalidData(["HTML_SOURCES"], `two sources have the id "${duplicate}"`),
+    )
+  }
+  return {
+    sources,
+    jitter: s.jitter,
+    runOnStart: s.runOnStart,
+    adminIds: yield* naming("ADMIN_IDS", adminIds),
+  }
+})
+
+/** The run settings of one scheduled source. */
+export const runSettings = (config: ParserConfig, scheduled: ScheduledSource): RunSettings => ({
+  policy: scheduled.policy,
+  adminIds: config.adminIds,
+})

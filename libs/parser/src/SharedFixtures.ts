@@ -1,0 +1,24 @@
+import { existsSync } from "node:fs"
+import { join, resolve } from "node:path"
+
+/**
+ * For tests: the real captured pages live outside the project, in `../shared/fixtures` seen from
+ * the repository root, and are never copied in. Absent on a fresh clone elsewhere: contract tests
+ * then skip with `SHARED_FIXTURES_MISSING`.
+ */
+export const SHARED_FIXTURES_DIR = resolve(import.meta.dir, "../../..", "../shared/fixtures")
+
+export const sharedFixturesPresent = existsSync(SHARED_FIXTURES_DIR)
+
+export const SHARED_FIXTURES_MISSING = `shared fixtures not found at ${SHARED_FIXTURES_DIR}: contract tests on real pages skipped`
+
+/** The text of a shared fixture, e.g. `avito/page_announcements_paginate_3.html`. */
+export const sharedFixture = (path: string): Promise<string> =>
+  Bun.file(join(SHARED_FIXTURES_DIR, path)).text()
+
+/** The text of one of the parser's own hand-written fixtures (`libs/parser/fixtures`). */
+export const ownFixture = (path: string): Promise<string> =>
+  Bun.file(resolve(import.meta.dir, "../fixtures", path)).text()
+
+/** The path of a file in the parser package (`sources/domria.json`, `fixtures/...`). */
+export const packagePath = (path: string): string => resolve(import.meta.dir, "..", path)

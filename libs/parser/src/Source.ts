@@ -1,0 +1,95 @@
+import type { DatabaseError } from "@flatwatch/db/Database"
+import type { Effect } from "effect"
+import type { Fetcher } from "./Fetcher.ts"
+import type { InvalidCard, Listing, PageResult } from "./Listing.ts"
+
+/** What a crawl knows about the source's stored state. */
+export interface CrawlContext {
+  /** The source's high-water mark from the last complete run (adapter-specific), if any. */
+  readonly cursor: string | null
+  /** Business time (epoch ms, from the Effect Clock) at the start of the run. */
+  readonly now: number
+  /** Which of these external ids are already stored for the source. */
+  readonly knownIds: (
+    ids: ReadonlyArray<string>,
+  ) => Effect.Effect<ReadonlySet<string>, DatabaseError>
+}
+
+export type CrawlOutcome = "ok" | "empty" | "blocked" | "failed"
+
+/** An invalid card, with the page it was on (1-based, in crawl order). */
+export interface CrawlInvalid extends InvalidCard {
+  readonly page: number
+}
+
+/**
+ * What one run read from a source. Listings read before a block or a failure are kept (they are
+ * real); `cursor` is set only when the crawl read everything above the old cursor, so storing it
+ * never moves the cursor past a listing that was not stored.
+ */
+export interface Crawl {
+  readonly outcome: CrawlOutcome
+  readonly pages: number
+  readonly listings: ReadonlyArray<Listing>
+  readonly invalid: ReadonlyArray<CrawlInvalid>
+  /** Cards deliberately left out (sale ads, offices). */
+  readonly skipped: number
+  /** The new cursor; absent = leave the stored one as it is. */
+  readonly cursor?: string
+  /** Why the run was blocked or failed (for source_runs, logs and the admin notice). */
+  readonly error?: string
+  /** Non-fatal errors (a detail page that failed, a page cut short). */
+  readonly errors: number
+}
+
+/**
+ * A listing source. `crawl` fetches and parses one run's pages; `parse` turns one saved page into
+ * a result without any I/O (the ops command and the contract tests use it). `parse` takes the
+ * page's URL so relative links become absolute.
+ */
+export interface Source {
+  readonly id: string
+  readonly market: string
+  readonly crawl: (context: CrawlContext) => Effect.Effect<Crawl, DatabaseError, Fetcher>
+  readonly parse: (body: string, pageUrl?: string) => Effect.Effect<PageResult>
+}
+
+/** Collects pages into a `Crawl`; a listing seen on two pages counts once (the first). */
+export class CrawlAccumulator {
+  pages = 0
+  skipped = 0
+  errors = 0
+  empty = 0
+  readonly listings = new Map<string, Listing>()
+  readonly invalid: Array<CrawlInvalid> = []
+
+  /** Adds one parsed `Listings` page; returns the listings that were not on earlier pages. */
+  add(page: Extract<PageResult, { _tag: "Listings" }>): ReadonlyArray<Listing> {
+    const pageNo = this.pages
+    const fresh: Array<Listing> = []
+    for (const listing of page.listings) {
+      if (this.listings.has(listing.externalId)) continue
+      this.listings.set(listing.externalId, listing)
+      fresh.push(listing)
+    }
+    for (const card of page.invalid) this.invalid.push({ ...card, page: pageNo })
+    this.skipped += page.skipped
+    return fresh
+  }
+
+  result(
+    outcome: CrawlOutcome,
+    extra: { readonly cursor?: string | undefined; readonly error?: string | undefined } = {},
+  ): Crawl {
+    return {
+      outcome,
+      pages: this.pages,
+      listings: [...this.listings.values()],
+      invalid: this.invalid,
+      skipped: this.skipped,
+      errors: this.errors,
+      ...(extra.cursor === undefined ? {} : { cursor: extra.cursor }),
+      ...(extra.error === undefined ? {} : { error: extra.error }),
+    }
+  }
+}
