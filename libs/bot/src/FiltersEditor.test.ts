@@ -387,6 +387,8 @@ test("with several markets the editor asks for the city first, and prices follow
   await user.press("Далее ›")
   await user.press("Неважно")
   expect(user.last()?.text).toContain("🏙 Город: Москва")
+  // Prices read as in the alerts: roubles as ₽ in Russian.
+  expect(user.last()?.text).toContain("50\u00a0000\u00a0₽")
   await user.press("✅ Сохранить")
   expect((await filtersOf(209))[0]).toMatchObject({
     market: "moscow",

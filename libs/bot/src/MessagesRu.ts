@@ -1,4 +1,5 @@
-import { escapeHtml as esc, formatNumber, plural } from "./Format.ts"
+import { escape as esc } from "@flatwatch/telegram/Html"
+import { formatNumber, plural } from "./Format.ts"
 import type { Messages } from "./Messages.ts"
 
 const stepButtons = {

@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto"
 import { Payments } from "@flatwatch/subscriptions/Payments"
 import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
+import * as Html from "@flatwatch/telegram/Html"
 import { Effect, Either } from "effect"
 import { AdminQueries } from "../AdminQueries.ts"
 import { type Feature, newComposer, onAction } from "../Feature.ts"
 import { describeError } from "../FlatwatchBot.ts"
-import { escapeHtml, formatDate, formatNumber, truncate } from "../Format.ts"
+import { formatDate, formatNumber } from "../Format.ts"
 import { button, keyboard } from "../Keyboards.ts"
 import type { RefundRefusal } from "../Messages.ts"
 import { answer, send, show } from "../Replies.ts"
@@ -54,7 +55,7 @@ export const AdminFeature: Feature = ({ run }) => {
                 lastRun: when(s.lastRunAt),
                 lastSuccess: when(s.lastSuccessAt),
                 lastOutcome: s.lastOutcome ?? "—",
-                error: s.lastError === null ? null : truncate(s.lastError, 300),
+                error: s.lastError === null ? null : Html.truncate(s.lastError, 300),
               })),
             ),
     })
@@ -63,8 +64,8 @@ export const AdminFeature: Feature = ({ run }) => {
   admin.command("broadcast", async (ctx) => {
     const text = ctx.match.trim()
     if (text.length === 0) return send(ctx, { text: ctx.t.broadcastUsage })
-    // Telegram's limit is 4096 characters; the preview adds a header and escaping may grow it.
-    if (escapeHtml(text).length > MAX_BROADCAST) {
+    // Telegram's limit is 4096 characters (as shown, after entities); the preview adds a header.
+    if (text.length > MAX_BROADCAST) {
       return send(ctx, { text: ctx.t.broadcastTooLong(MAX_BROADCAST) })
     }
     const id = randomBytes(6).toString("hex")
@@ -96,10 +97,10 @@ export const AdminFeature: Feature = ({ run }) => {
     // Sent as written: the admin's text is escaped, like any user text.
     const queued = await run(
       Effect.flatMap(AdminQueries, (q) =>
-        q.enqueueBroadcast(pending.id, escapeHtml(pending.text)),
+        q.enqueueBroadcast(pending.id, Html.escape(pending.text)),
       ).pipe(Effect.tap((n) => Effect.logInfo(`broadcast ${pending.id} queued for ${n} users`))),
     )
-    return show(ctx, { text: `${ctx.t.broadcastQueued(queued)}\n\n${escapeHtml(pending.text)}` })
+    return show(ctx, { text: `${ctx.t.broadcastQueued(queued)}\n\n${Html.escape(pending.text)}` })
   })
 
   admin.command("grant", async (ctx) => {

@@ -1,5 +1,7 @@
 import { Database } from "@flatwatch/db/Database"
 import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
+import * as Html from "@flatwatch/telegram/Html"
+import { formatPrice } from "@flatwatch/telegram/ListingAlert"
 import { Effect, Either } from "effect"
 import type { BotSettings } from "../BotConfig.ts"
 import type { BotContext } from "../BotContext.ts"
@@ -15,7 +17,7 @@ import {
 } from "../Feature.ts"
 import { type FilterLimitReached, type FilterRow, Filters, valuesOfDraft } from "../Filters.ts"
 import { currencyOf } from "../FilterView.ts"
-import { formatDate, formatPrice, truncate } from "../Format.ts"
+import { formatDate } from "../Format.ts"
 import { button, keyboard } from "../Keyboards.ts"
 import { isMarketId, markets } from "../Markets.ts"
 import { parsePrice } from "../PriceInput.ts"
@@ -111,7 +113,7 @@ export const EditorFeature: Feature = ({ settings, run }) => {
     bound: "min" | "max",
     price: number,
   ): string | undefined => {
-    const fmt = (n: number) => formatPrice(ctx.lang, n, currencyOf(draft.market))
+    const fmt = (n: number) => formatPrice(n, currencyOf(draft.market), ctx.lang)
     const max = maxPriceOf(draft.market)
     if (price > max) return ctx.t.priceTooLarge(fmt(max))
     if (bound === "min" && draft.priceMax !== null && price > draft.priceMax) {
@@ -316,12 +318,12 @@ export const EditorFeature: Feature = ({ settings, run }) => {
       if (draft === undefined) return
       const bound = draft.step === "priceMin" ? "min" : "max"
       const currency = currencyOf(draft.market)
-      const fmt = (n: number) => formatPrice(ctx.lang, n, currency)
+      const fmt = (n: number) => formatPrice(n, currency, ctx.lang)
       const parsed = parsePrice(ctx.message.text, maxPriceOf(draft.market))
       const problem = Either.match(parsed, {
         onLeft: (e) =>
           e._tag === "NotANumber"
-            ? ctx.t.priceNotNumber(truncate(ctx.message.text, 40), currency)
+            ? ctx.t.priceNotNumber(Html.truncate(ctx.message.text, 40), currency)
             : e._tag === "Negative"
               ? ctx.t.priceNegative(currency)
               : ctx.t.priceTooLarge(fmt(e.max)),

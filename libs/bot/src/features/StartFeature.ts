@@ -1,7 +1,7 @@
+import * as Html from "@flatwatch/telegram/Html"
 import { Effect } from "effect"
 import { setAdminMenu } from "../CommandMenus.ts"
 import { type Feature, newComposer, onAction, telegramUserOf } from "../Feature.ts"
-import { truncate } from "../Format.ts"
 import { backToMenu, mainMenu } from "../Keyboards.ts"
 import { messages } from "../Messages.ts"
 import { send, show } from "../Replies.ts"
@@ -52,7 +52,7 @@ export const StartFeature: Feature = ({ settings, run }) => {
     if (from === undefined) return
     const name = from.username === undefined ? from.first_name : `@${from.username}`
     const delivered = await tellAdmins(ctx, settings.telegram.adminIds, (t) =>
-      t.paySupportToAdmin(from.id, name, truncate(text, 3000)),
+      t.paySupportToAdmin(from.id, name, Html.truncate(text, 3000)),
     )
     await send(ctx, { text: delivered > 0 ? ctx.t.paySupportSent : ctx.t.error })
   })
