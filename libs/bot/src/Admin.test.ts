@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { deliveries, sourceRuns, sourceState, subscriptions, users } from "@flatwatch/db/schema"
+import type { RecordedCall } from "@flatwatch/telegram/FakeBotApi"
+import * as Html from "@flatwatch/telegram/Html"
 import { asc, eq } from "drizzle-orm"
 import { BotHarness } from "./BotTestKit.ts"
 
@@ -10,13 +12,49 @@ setDefaultTimeout(30_000)
 const ADMIN = 900
 let h: BotHarness
 
+/** Admin 901 has not started the bot yet: Telegram knows no chat with them. */
+let adminNeverStarted = true
+let callsAtStart = 0
+const scopeChat = (call: Pick<RecordedCall, "params">) =>
+  (call.params.scope as { chat_id?: unknown } | undefined)?.chat_id
+
 beforeAll(async () => {
   h = await BotHarness.start()
+  h.fake.interceptors.push((call) =>
+    adminNeverStarted && call.method === "setMyCommands" && scopeChat(call) === 901
+      ? { ok: false, error_code: 400, description: "Bad Request: chat not found" }
+      : undefined,
+  )
   await h.startBot({ ADMIN_IDS: `${ADMIN}, 901` })
+  callsAtStart = h.fake.calls.length
 })
 afterAll(() => h.stop())
 
 const UNKNOWN = "I did not understand that. Use the buttons below, or send /help."
+
+test("the admin commands are in the admins' own command menus, and in no one else's", () => {
+  const atStart = h.fake.calls.slice(0, callsAtStart)
+  const menus = atStart
+    .filter((c) => c.method === "setMyCommands")
+    .map((c) => ({
+      chat: scopeChat(c) ?? "everyone",
+      language: c.params.language_code ?? "any",
+      commands: (c.params.commands as Array<{ command: string }>).map((x) => x.command).join(" "),
+    }))
+  const everyone = "start filters subscription pause resume language help terms paysupport deleteme"
+  const admins = `${everyone} stats sources broadcast grant refund`
+  expect(menus).toEqual([
+    { chat: "everyone", language: "any", commands: everyone },
+    { chat: "everyone", language: "ru", commands: everyone },
+    { chat: ADMIN, language: "any", commands: admins },
+    { chat: ADMIN, language: "ru", commands: admins },
+    // Refused (chat not found): logged, and the bot started all the same.
+    { chat: 901, language: "any", commands: admins },
+  ])
+  expect(h.logs.map((l) => l.message)).toContain(
+    "the admin command menu of 901 is not set (Bot API setMyCommands: 400 Bad Request: chat not found); their /start sets it",
+  )
+})
 
 test("admin commands do not exist for other users", async () => {
   const user = h.user(301, { language_code: "en" })
@@ -82,7 +120,7 @@ test("/broadcast shows a preview, then queues one delivery per user who has not 
 test("/broadcast can be cancelled, and without a text shows how to use it", async () => {
   const admin = h.user(ADMIN, { language_code: "en" })
   expect((await admin.send("/broadcast")).text).toContain("Usage: <code>/broadcast")
-  expect((await admin.send(`/broadcast ${"&".repeat(1000)}`)).text).toBe(
+  expect((await admin.send(`/broadcast ${"&".repeat(3501)}`)).text).toBe(
     "A broadcast can be at most 3500 characters; shorten it.",
   )
   await admin.send("/broadcast never mind")
@@ -151,4 +189,28 @@ test("/paysupport with a text reaches the admins, in their language", async () =
   expect(toAdmin?.text).toContain("(id <code>305</code>)")
   expect(toAdmin?.text).toContain("I paid &lt;twice&gt;")
   expect(h.chats.last(901)?.text).toContain("Помощь с оплатой")
+  // However long the message, what reaches the admins fits Telegram's 4096 characters.
+  const long = await user.send(`/paysupport ${"&".repeat(5000)}`)
+  expect(long.text).toBe("Thank you: your message has reached our team. We will answer you here.")
+  const cut = h.chats.messages(ADMIN).findLast((m) => m.text.includes("Payment support"))
+  expect(cut?.text).toContain("&amp;&amp;")
+  expect(cut?.text.endsWith("&amp;…")).toBe(true)
+  expect(Html.visibleLength(cut?.text ?? "")).toBeLessThanOrEqual(4096)
+})
+
+test("an admin who starts the bot later gets their menu then", async () => {
+  adminNeverStarted = false
+  const mark = h.fake.calls.length
+  await h.user(901, { language_code: "ru" }).send("/start")
+  const since = (c: RecordedCall) => h.fake.calls.indexOf(c) >= mark
+  await h.fake.waitForCall(
+    (c) =>
+      since(c) &&
+      c.method === "setMyCommands" &&
+      scopeChat(c) === 901 &&
+      c.params.language_code === "ru",
+  )
+  // Someone else's /start sets no menu.
+  await h.user(310, { language_code: "en" }).send("/start")
+  expect(h.fake.callsTo("setMyCommands").filter(since).map(scopeChat)).toEqual([901, 901])
 })

@@ -15,7 +15,12 @@ export interface WebhookConfig {
   readonly port: number
 }
 
-const invalid = (message: string) => Either.left(ConfigError.InvalidData([], message))
+/**
+ * A bad value of `name`. The variable is named explicitly: `Config.mapOrFail` on a named
+ * primitive does not add the name to the error's path by itself.
+ */
+const invalid = (name: string, message: string) =>
+  Either.left(ConfigError.InvalidData([name], message))
 
 /** `BOT_MODE`: `polling` (default) or `webhook`. */
 export const botMode: Config.Config<BotMode> = Config.literal(
@@ -23,26 +28,34 @@ export const botMode: Config.Config<BotMode> = Config.literal(
   "webhook",
 )("BOT_MODE").pipe(Config.withDefault("polling" as const))
 
+const httpUrl = (raw: string): URL | undefined => {
+  try {
+    const url = new URL(raw)
+    return url.protocol === "https:" || url.protocol === "http:" ? url : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** `WEBHOOK_URL`: an http(s) URL (Telegram itself requires https). */
 const webhookUrl = Config.string("WEBHOOK_URL").pipe(
-  Config.mapOrFail((raw) => {
-    try {
-      const url = new URL(raw)
-      if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error()
-      return Either.right(url.toString())
-    } catch {
-      return invalid(`is not an http(s) URL: ${raw}`)
-    }
+  Config.validate({
+    message: "must be an http(s) URL, such as https://bot.example.com/telegram",
+    validation: (raw) => httpUrl(raw) !== undefined,
   }),
+  Config.map((raw) => httpUrl(raw)?.toString() ?? raw),
 )
 
-/** `WEBHOOK_SECRET`: 1-256 characters of A-Z, a-z, 0-9, `_` and `-` (Telegram's rule). */
-const webhookSecret = Config.redacted("WEBHOOK_SECRET").pipe(
-  Config.mapOrFail((secret) =>
-    /^[A-Za-z0-9_-]{1,256}$/.test(Redacted.value(secret))
-      ? Either.right(secret)
-      : invalid("must be 1-256 characters of A-Z, a-z, 0-9, _ and -"),
-  ),
+/**
+ * `WEBHOOK_SECRET`: 1-256 characters of A-Z, a-z, 0-9, `_` and `-` (Telegram's rule). Checked
+ * as a plain string so the error names the variable (never the value), then kept redacted.
+ */
+const webhookSecret = Config.string("WEBHOOK_SECRET").pipe(
+  Config.validate({
+    message: "must be 1-256 characters of A-Z, a-z, 0-9, _ and -",
+    validation: (secret) => /^[A-Za-z0-9_-]{1,256}$/.test(secret),
+  }),
+  Config.map(Redacted.make),
 )
 
 const webhookPort = Config.integer("WEBHOOK_PORT").pipe(
@@ -75,10 +88,11 @@ export const enabledMarkets: Config.Config<ReadonlyArray<Market>> = Config.strin
           .filter((s) => s.length > 0),
       ),
     ]
-    if (ids.length === 0) return invalid("names no market")
+    if (ids.length === 0) return invalid("BOT_MARKETS", "names no market")
     const unknown = ids.find((id) => !isMarketId(id))
     if (unknown !== undefined) {
       return invalid(
+        "BOT_MARKETS",
         `"${unknown}" is not a known market (known: ${Object.keys(markets).join(", ")})`,
       )
     }

@@ -20,9 +20,9 @@ import type { Update, UserFromGetMe } from "grammy/types"
 import { AdminQueries } from "./AdminQueries.ts"
 import { BotConfig, type BotMode, type BotSettings, type WebhookConfig } from "./BotConfig.ts"
 import type { BotServices } from "./BotContext.ts"
+import { commandList, setAdminMenu } from "./CommandMenus.ts"
 import { Filters } from "./Filters.ts"
 import { describeError, type FlatwatchBot, makeFlatwatchBot } from "./FlatwatchBot.ts"
-import { catalogs } from "./Messages.ts"
 import { SessionStore } from "./SessionStore.ts"
 import { Users } from "./Users.ts"
 
@@ -96,20 +96,21 @@ const apiCall = <A>(what: string, call: () => Promise<A>) =>
       }),
   })
 
-/** The command menu in both languages: Russian for `ru` clients, English for everyone else. */
-const setCommands = (flatwatch: FlatwatchBot) => {
-  const list = (lang: "ru" | "en") =>
-    Object.entries(catalogs[lang].commands).map(([command, description]) => ({
-      command,
-      description,
-    }))
-  return Effect.all([
-    apiCall("setMyCommands", () => flatwatch.bot.api.setMyCommands(list("en"))),
+/**
+ * The command menu in both languages (Russian for `ru` clients, English for everyone else),
+ * then each admin's own menu with the admin commands added.
+ */
+const setCommands = (flatwatch: FlatwatchBot, adminIds: ReadonlyArray<number>) =>
+  Effect.all([
+    apiCall("setMyCommands", () => flatwatch.bot.api.setMyCommands(commandList("en", false))),
     apiCall("setMyCommands (ru)", () =>
-      flatwatch.bot.api.setMyCommands(list("ru"), { language_code: "ru" }),
+      flatwatch.bot.api.setMyCommands(commandList("ru", false), { language_code: "ru" }),
     ),
-  ])
-}
+  ]).pipe(
+    Effect.zipRight(
+      Effect.forEach(adminIds, (id) => setAdminMenu(flatwatch.bot.api, id), { discard: true }),
+    ),
+  )
 
 const drain = (flatwatch: FlatwatchBot) =>
   Effect.promise(() => flatwatch.inFlight.drain()).pipe(
@@ -245,7 +246,7 @@ export const start = (
     const flatwatch = makeFlatwatchBot(settings, Runtime.runPromise(runtime))
     const botInfo = yield* getMe(flatwatch)
     flatwatch.bot.botInfo = botInfo
-    yield* setCommands(flatwatch)
+    yield* setCommands(flatwatch, settings.telegram.adminIds)
     if (settings.mode === "webhook" && Option.isSome(settings.webhook)) {
       const port = yield* serveWebhook(flatwatch, settings.webhook.value)
       yield* Effect.logInfo(`bot @${botInfo.username} receiving updates by webhook (port ${port})`)

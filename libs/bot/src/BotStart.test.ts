@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { users } from "@flatwatch/db/schema"
 import { eq } from "drizzle-orm"
-import { BotHarness, TestUser } from "./BotTestKit.ts"
+import { BotHarness, TEST_TOKEN, TestUser } from "./BotTestKit.ts"
 
 // Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
 setDefaultTimeout(30_000)
@@ -44,20 +44,6 @@ test("/start in English (or any other language) greets in English", async () => 
   ])
   expect((await userRow(102))?.language).toBe("en")
 })
-
-/** Waits for a database condition the bot brings about without replying. */
-const eventually = async <A>(
-  check: () => Promise<A | undefined>,
-  timeoutMs = 5_000,
-): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error("condition not reached in time")
-    await Bun.sleep(10)
-  }
-}
 
 test("the command menu is set in both languages at start", () => {
   const calls = h.fake.callsTo("setMyCommands")
@@ -113,7 +99,7 @@ test("messages the bot does not understand get a hint and the menu; unknown butt
 
 test("group chats get no answers", async () => {
   const user = h.user(109, { language_code: "en" })
-  h.fake.injectUpdate("7000001:TEST-bot_token-abcdefghijklmnopqrstuvwxyz", {
+  h.fake.injectUpdate(TEST_TOKEN, {
     message: {
       message_id: 1,
       date: Math.floor(Date.now() / 1000),
@@ -123,9 +109,28 @@ test("group chats get no answers", async () => {
       entities: [{ type: "bot_command", offset: 0, length: 6 }],
     },
   })
-  // The same sender's next update is handled after the group one (one user's updates in order).
+  // A button pressed in the group is answered (it does not spin), and nothing more.
+  h.fake.injectUpdate(TEST_TOKEN, {
+    callback_query: {
+      id: "cq-group",
+      from: { id: 109, is_bot: false, first_name: "U" },
+      chat_instance: "ci-group",
+      data: "menu:main",
+      message: {
+        message_id: 7,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: -500, type: "group", title: "Flat hunters" },
+        text: "…",
+      },
+    },
+  })
+  await h.fake.waitForCall(
+    (c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === "cq-group",
+  )
+  // The same sender's next update is handled after the group ones (one user's updates in order).
   await user.send("/help")
   expect(h.fake.sentTo(-500)).toHaveLength(0)
+  expect(h.fake.callsTo("editMessageText").filter((c) => c.params.chat_id === -500)).toEqual([])
   expect(await userRow(109)).toBeUndefined()
 })
 
@@ -145,8 +150,14 @@ test("/pause and /resume switch all alerts off and on", async () => {
   await user.send("/start")
   expect((await user.send("/pause")).text).toContain("All alerts are paused")
   expect((await userRow(106))?.pausedAt).toBeInstanceOf(Date)
+  // While paused, the searches screen and a saved search say so.
+  expect((await user.send("/filters")).text).toContain(
+    "⏸ All alerts are paused. Send /resume to get them again.",
+  )
+  expect((await user.saveSearch()).text).toContain("⏸ All alerts are paused.")
   expect((await user.send("/resume")).text).toContain("Alerts are on again")
   expect((await userRow(106))?.pausedAt).toBeNull()
+  expect((await user.send("/filters")).text).not.toContain("paused")
 })
 
 test("blocking the bot marks the user blocked; unblocking clears it", async () => {
@@ -168,23 +179,19 @@ test("blocking the bot marks the user blocked; unblocking clears it", async () =
       },
     },
   })
-  h.fake.injectUpdate("7000001:TEST-bot_token-abcdefghijklmnopqrstuvwxyz", member("kicked"))
-  await eventually(async () => (await userRow(107))?.blockedAt ?? undefined)
-  h.fake.injectUpdate("7000001:TEST-bot_token-abcdefghijklmnopqrstuvwxyz", member("member"))
-  await eventually(async () => ((await userRow(107))?.blockedAt === null ? true : undefined))
+  // The bot answers nothing to these; the user's next update is handled after each of them.
+  h.fake.injectUpdate(TEST_TOKEN, member("kicked"))
+  await user.send("/help")
+  expect((await userRow(107))?.blockedAt).toBeInstanceOf(Date)
+  h.fake.injectUpdate(TEST_TOKEN, member("member"))
+  await user.send("/help")
+  expect((await userRow(107))?.blockedAt).toBeNull()
 })
 
 test("a failing handler gets a polite reply and a log line, and the bot keeps running", async () => {
   const user = h.user(108, { language_code: "en" })
   await user.send("/start")
-  let failures = 1
-  h.fake.interceptors.push(({ method, params }) => {
-    if (method === "sendMessage" && Number(params.chat_id) === 108 && failures > 0) {
-      failures--
-      return { ok: false, error_code: 500, description: "Internal Server Error: scripted" }
-    }
-    return undefined
-  })
+  h.failOnce("sendMessage", 108, 500, "Internal Server Error: scripted")
   const apology = await user.send("/help")
   expect(apology.text).toBe(
     "Sorry, something went wrong on our side. Please try again in a moment.",

@@ -19,6 +19,7 @@ import {
   Scope,
 } from "effect"
 import { BotServer, type BotServerInfo } from "./BotServer.ts"
+import { callbackData } from "./CallbackData.ts"
 
 export const TEST_TOKEN = "7000001:TEST-bot_token-abcdefghijklmnopqrstuvwxyz"
 
@@ -114,6 +115,16 @@ export class BotHarness {
     )
   }
 
+  /** Telegram answers the next `method` call for `chatId` with this error, once. */
+  failOnce(method: string, chatId: number, error_code: number, description: string): void {
+    let pending = true
+    this.fake.interceptors.push(({ method: m, params }) => {
+      if (!pending || m !== method || Number(params.chat_id) !== chatId) return undefined
+      pending = false
+      return { ok: false, error_code, description }
+    })
+  }
+
   user(id: number, options: Omit<FakeUser, "id"> = {}): TestUser {
     return new TestUser(this, { id, first_name: `User${id}`, ...options })
   }
@@ -192,6 +203,17 @@ export class TestUser {
       (c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === `cq${updateId}`,
     )
     return call.params
+  }
+
+  /**
+   * Saves a search with every criterion left at "any" (from /filters, "new search", "save",
+   * pressed by their data, so in any language); resolves with what the bot shows after saving.
+   */
+  async saveSearch(): Promise<ChatMessage> {
+    const list = await this.send("/filters")
+    await this.pressData(callbackData({ _tag: "fnew" }), list.messageId)
+    await this.pressData(callbackData({ _tag: "e.save" }), list.messageId)
+    return list
   }
 
   /** All button labels of a message, row by row. */

@@ -1,7 +1,8 @@
+import * as Html from "@flatwatch/telegram/Html"
 import type { InlineKeyboardButton } from "grammy/types"
 import type { BotSettings } from "./BotConfig.ts"
 import { currencyOf, describeCriteria } from "./FilterView.ts"
-import { escapeHtml, formatNumber, type Language } from "./Format.ts"
+import { formatNumber, type Language } from "./Format.ts"
 import { button, check, grid, keyboard } from "./Keyboards.ts"
 import { isMarketId, markets } from "./Markets.ts"
 import type { Messages } from "./Messages.ts"
@@ -189,7 +190,7 @@ export const renderEditor = (
 ) => {
   const header = draft.filterId === null ? t.editorNew : t.editorEditing(draft.name)
   const criteria = describeCriteria(t, lang, draft, settings.markets.length > 1)
-  const name = draft.step === "summary" ? `🏷 ${escapeHtml(draft.name)}\n` : ""
+  const name = draft.step === "summary" ? `🏷 ${Html.escape(draft.name)}\n` : ""
   const text = `${header}\n\n${name}${criteria}\n\n${prompt(t, draft)}`
   const back = previousStep(settings, draft)
   const nav =

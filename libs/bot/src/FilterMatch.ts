@@ -12,8 +12,10 @@ import { type SQL, sql } from "drizzle-orm"
  * - the rent period one of the filter's (empty = any);
  * - furnishing: null = any; otherwise the listing must say so (unknown does not match).
  *
- * NOTE for the merge: the parser's matching must use exactly this condition; once it is on main
- * the two should be one definition.
+ * The parser queues alerts with its own SQL (libs/parser `Matching`), which the bot may not
+ * import (libraries depend on telegram and db, not on each other): `test/filter-matching.test.ts`
+ * keeps this condition equal to the parser's `filterMatches`, which the parser's SQL is tested
+ * against.
  */
 export const listingMatchesFilter: SQL = sql`(
   ${filters.market} = ${listings.market}

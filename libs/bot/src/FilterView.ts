@@ -1,6 +1,8 @@
+import * as Html from "@flatwatch/telegram/Html"
+import { formatPrice } from "@flatwatch/telegram/ListingAlert"
 import type { BotSettings } from "./BotConfig.ts"
 import type { FilterRow } from "./Filters.ts"
-import { escapeHtml, formatPrice, type Language } from "./Format.ts"
+import type { Language } from "./Format.ts"
 import { button, keyboard } from "./Keyboards.ts"
 import { isMarketId, markets } from "./Markets.ts"
 import type { Messages } from "./Messages.ts"
@@ -17,7 +19,7 @@ export const currencyOf = (market: string): string =>
 
 export const priceText = (t: Messages, lang: Language, c: Criteria): string => {
   const currency = currencyOf(c.market)
-  const fmt = (n: number) => formatPrice(lang, n, currency)
+  const fmt = (n: number) => formatPrice(n, currency, lang)
   if (c.priceMin !== null && c.priceMax !== null)
     return t.priceBetween(fmt(c.priceMin), fmt(c.priceMax))
   if (c.priceMin !== null) return t.priceFrom(fmt(c.priceMin))
@@ -41,9 +43,9 @@ export const describeCriteria = (
   showMarket: boolean,
 ): string => {
   const lines = [
-    showMarket ? `🏙 ${t.labelMarket}: ${escapeHtml(t.marketName(c.market))}` : undefined,
+    showMarket ? `🏙 ${t.labelMarket}: ${Html.escape(t.marketName(c.market))}` : undefined,
     `📍 ${t.labelDistricts}: ${
-      c.districtGroups.length === 0 ? t.anyDistrict : escapeHtml(c.districtGroups.join(", "))
+      c.districtGroups.length === 0 ? t.anyDistrict : Html.escape(c.districtGroups.join(", "))
     }`,
     `💰 ${t.labelPrice}: ${priceText(t, lang, c)}`,
     `🛏 ${t.labelRooms}: ${roomsText(t, c)}`,
@@ -57,24 +59,29 @@ export const describeCriteria = (
 
 const showMarket = (settings: BotSettings) => settings.markets.length > 1
 
-/** /filters: the user's searches, one button each, and "New search" while under the limit. */
+/**
+ * /filters: the user's searches, one button each, and "New search" while under the limit. With
+ * all alerts paused (/pause) it says so, or the user would wonder why nothing arrives.
+ */
 export const renderFilterList = (
   t: Messages,
   lang: Language,
   settings: BotSettings,
   rows: ReadonlyArray<FilterRow>,
+  allPaused: boolean,
 ) => {
   const max = settings.maxFiltersPerUser
-  const text =
+  const list =
     rows.length === 0
       ? t.searchesEmpty
       : [
           t.searchesTitle(rows.length, max),
           ...rows.map(
             (f, i) =>
-              `\n${i + 1}. <b>${escapeHtml(f.name)}</b> (${f.active ? t.statusActive : t.statusPaused})\n${describeCriteria(t, lang, f, showMarket(settings))}`,
+              `\n${i + 1}. <b>${Html.escape(f.name)}</b> (${f.active ? t.statusActive : t.statusPaused})\n${describeCriteria(t, lang, f, showMarket(settings))}`,
           ),
         ].join("\n")
+  const text = allPaused ? `${list}\n\n${t.pausedAll}` : list
   const markup = keyboard([
     ...rows.map((f) => [
       button(`${f.active ? "▶️" : "⏸"} ${f.name}`, { _tag: "flt", op: "open", filterId: f.id }),

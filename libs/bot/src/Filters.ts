@@ -82,9 +82,15 @@ export class Filters extends Effect.Service<Filters>()("@flatwatch/bot/Filters",
     ) {
       return yield* Database.transaction(
         Effect.gen(function* () {
-          // Lock the user's row so two saves at once cannot both pass the limit.
+          // Lock the user's row so two saves at once cannot both pass the limit. NO KEY UPDATE
+          // (the same lock Subscriptions takes), so notices the subscriptions worker queues for
+          // this user meanwhile (a foreign key: KEY SHARE) do not wait on it.
           yield* Database.query((db) =>
-            db.select({ id: users.id }).from(users).where(eq(users.id, userId)).for("update"),
+            db
+              .select({ id: users.id })
+              .from(users)
+              .where(eq(users.id, userId))
+              .for("no key update"),
           )
           const [existing] = yield* Database.query((db) =>
             db.select({ n: count() }).from(filters).where(eq(filters.userId, userId)),

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { botSessions, filters, listings, subscriptions } from "@flatwatch/db/schema"
+import { trialHash } from "@flatwatch/subscriptions/Subscriptions"
 import { eq } from "drizzle-orm"
 import { BotHarness, type BotHarness as Harness, type RunningBot, TestUser } from "./BotTestKit.ts"
 import { callbackData } from "./CallbackData.ts"
@@ -185,6 +186,12 @@ test("invalid prices are refused with a clear message and nothing is stored", as
   expect((await user.send("cheap")).text).toBe(
     "“cheap” is not a number. Type the monthly rent in AED using digits, for example 8000.",
   )
+  // A long text is quoted shortened, never with half an emoji (Telegram refuses broken UTF-8).
+  const quoted = (await user.send(`${"x".repeat(39)}🏠 and more`)).text
+  expect(quoted).toBe(
+    `“${"x".repeat(39)}…” is not a number. Type the monthly rent in AED using digits, for example 8000.`,
+  )
+  expect(quoted.isWellFormed()).toBe(true)
   expect((await user.send("-500")).text).toContain("cannot be negative")
   expect((await user.send("12.5")).text).toContain("is not a number")
   expect((await user.send("5000000")).text).toBe(
@@ -270,17 +277,8 @@ test("a forged button naming another user's filter is refused and changes nothin
 test("at most MAX_FILTERS_PER_USER searches", async () => {
   const user = h.user(205, { language_code: "en" })
   await user.send("/start")
-  for (let i = 0; i < 2; i++) {
-    await user.press("🔎 My searches")
-    await user.press("➕ New search")
-    await user.press("Next ›")
-    await user.press("Next ›")
-    await user.press("Next ›")
-    await user.press("Next ›")
-    await user.press("Next ›")
-    await user.press("Doesn't matter")
-    await user.press("✅ Save")
-  }
+  await user.saveSearch()
+  await user.saveSearch()
   expect((await filtersOf(205)).map((f) => f.name)).toEqual(["Search 1", "Search 2"])
   await user.press("🔎 My searches")
   expect(user.last()?.text).toContain("(2 of 2)")
@@ -389,6 +387,8 @@ test("with several markets the editor asks for the city first, and prices follow
   await user.press("Далее ›")
   await user.press("Неважно")
   expect(user.last()?.text).toContain("🏙 Город: Москва")
+  // Prices read as in the alerts: roubles as ₽ in Russian.
+  expect(user.last()?.text).toContain("50\u00a0000\u00a0₽")
   await user.press("✅ Сохранить")
   expect((await filtersOf(209))[0]).toMatchObject({
     market: "moscow",
@@ -397,4 +397,48 @@ test("with several markets the editor asks for the city first, and prices follow
   })
   await bot.stop()
   bot = await h.startBot({ MAX_FILTERS_PER_USER: "2" })
+})
+
+test("when the old editor message cannot lose its buttons, the editor still moves on, and it is logged", async () => {
+  const user = h.user(210, { language_code: "en" })
+  await user.send("/start")
+  await user.press("🔎 My searches")
+  await user.press("➕ New search")
+  await user.press("Next ›")
+  h.failOnce("editMessageReplyMarkup", 210, 502, "Bad Gateway")
+  expect((await user.send("4000")).text).toContain("highest")
+  // The user's next update is handled once the previous one is done (session and log written).
+  await user.send("/help")
+  expect((await sessionOf(210))?.draft).toMatchObject({ priceMin: 4_000, step: "priceMax" })
+  expect(h.logs.map((l) => `${l.level} ${l.message}`)).toContain(
+    "WARN removing an old message's buttons failed: Bot API editMessageReplyMarkup: 502 Bad Gateway",
+  )
+})
+
+test("a save that fails half way stores nothing, and pressing Save again saves once", async () => {
+  const user = h.user(211, { language_code: "en" })
+  await user.send("/start")
+  // The database refuses this user's trial claim, as a lost connection or a full disk would.
+  await h.query(
+    Database.sql((sql) =>
+      sql.unsafe(`
+        create function fail_trial_211() returns trigger language plpgsql as $$
+          begin raise exception 'scripted failure'; end $$;
+        create trigger fail_trial_211 before insert on trial_claims for each row
+          when (new.id_hash = '${trialHash(211)}') execute function fail_trial_211();`),
+    ),
+  )
+  const list = await user.send("/filters")
+  await user.pressData(callbackData({ _tag: "fnew" }), list.messageId)
+  expect(await user.pressData(callbackData({ _tag: "e.save" }), list.messageId)).toMatchObject({
+    text: "Sorry, something went wrong on our side. Please try again in a moment.",
+    show_alert: true,
+  })
+  expect(await filtersOf(211)).toEqual([])
+  expect((await sessionOf(211))?.draft).toMatchObject({ filterId: null, step: "districts" })
+
+  await h.query(Database.sql((sql) => sql`drop trigger fail_trial_211 on trial_claims`))
+  await user.pressData(callbackData({ _tag: "e.save" }), list.messageId)
+  expect((await filtersOf(211)).map((f) => f.name)).toEqual(["Search 1"])
+  expect(list.text).toContain("Your free trial is on until")
 })

@@ -140,10 +140,15 @@ export const makeFlatwatchBot = (
   bot.use((_ctx, next) => inFlight.track(next()))
   bot.use(sequentialize((ctx: Context) => (ctx.from ?? ctx.chat)?.id.toString()))
 
-  // Only private chats (a group the bot was added to gets no answers), behind one boundary.
-  const guarded = bot
-    .errorBoundary(onError)
-    .filter((ctx) => ctx.chat === undefined || ctx.chat.type === "private")
+  // Only private chats (a group the bot was added to gets no answers), behind one boundary; a
+  // button pressed in a group is still answered, so it does not spin.
+  const boundary = bot.errorBoundary(onError)
+  boundary.filter(
+    (ctx) =>
+      ctx.callbackQuery !== undefined && ctx.chat !== undefined && ctx.chat.type !== "private",
+    (ctx) => ctx.answerCallbackQuery(),
+  )
+  const guarded = boundary.filter((ctx) => ctx.chat === undefined || ctx.chat.type === "private")
 
   guarded.use(async (ctx, next) => {
     // Every pressed button gets an answer: the one a handler chose, else an empty one.

@@ -1,6 +1,8 @@
 /**
- * Formatting for the user's language: numbers and prices (`12 500 AED` in Russian, `AED 12,500`
- * in English), dates (always shown in UTC, and saying so), and HTML escaping for Telegram.
+ * Formatting for the user's language: numbers (`12 500` in Russian, `12,500` in English), dates
+ * (always shown in UTC, and saying so) and plural forms. Prices, HTML escaping and cutting text
+ * to Telegram's limits come from `@flatwatch/telegram` (`ListingAlert.formatPrice`, `Html`), so
+ * the bot and the alerts write them the same way.
  */
 
 export type Language = "ru" | "en"
@@ -36,12 +38,6 @@ const dateFormats: Record<Language, Intl.DateTimeFormat> = {
 /** `12 500` (non-breaking space) in Russian, `12,500` in English. */
 export const formatNumber = (lang: Language, n: number): string => numberFormats[lang].format(n)
 
-/** `12 500 AED` in Russian, `AED 12,500` in English (non-breaking spaces, so it never wraps). */
-export const formatPrice = (lang: Language, amount: number, currency: string): string =>
-  lang === "ru"
-    ? `${formatNumber(lang, amount)}\u00a0${currency}`
-    : `${currency}\u00a0${formatNumber(lang, amount)}`
-
 /** `5 December 2026, 14:30 UTC` / `5 декабря 2026 г. в 14:30 UTC`. */
 export const formatDate = (lang: Language, date: Date): string =>
   `${dateFormats[lang].format(date)} UTC`
@@ -73,7 +69,3 @@ export const plural = (
           : undefined) ?? forms.other
   )
 }
-
-/** Escapes text for Telegram HTML (`parse_mode: "HTML"`). */
-export const escapeHtml = (text: string): string =>
-  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")

@@ -2,11 +2,10 @@
  * The markets a user can search in, with what the filter editor needs to know about each: the
  * currency of its (monthly) prices, its district groups, and sensible price picks.
  *
- * NOTE for the merge: the Dubai district groups below are the 19 keys of
- * `shared/reference/dubai-district-groups.json`, stored verbatim in `filters.district_groups`
- * and expected verbatim in `listings.district_groups`. The parser library encodes the same groups
- * (with their neighbourhoods); once that is on main, this list should be taken from there so
- * both sides share one definition.
+ * The Dubai district groups below are the 19 keys of `shared/reference/dubai-district-groups.json`,
+ * stored verbatim in `filters.district_groups` and expected verbatim in `listings.district_groups`.
+ * The parser encodes the same groups with their neighbourhoods; the bot may not import the parser,
+ * so `Markets.test.ts` checks this list against the reference.
  */
 
 export const DUBAI_DISTRICT_GROUPS = [

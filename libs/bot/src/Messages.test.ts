@@ -7,7 +7,7 @@ type FunctionKey = {
 
 /** Arguments for every text that takes some (a new one must be added here to compile). */
 const args: { readonly [K in FunctionKey]: Parameters<Messages[K]> } = {
-  greeting: ["Anna"],
+  greeting: ["Anna", true],
   paySupportToAdmin: [1, "name", "text"],
   btnStep: ["rooms"],
   searchesTitle: [1, 5],
@@ -50,8 +50,8 @@ const args: { readonly [K in FunctionKey]: Parameters<Messages[K]> } = {
   paymentThanks: ["month", "1 May"],
   paymentAlreadyCredited: ["1 May"],
   refunded: ["day", 20, null],
-  paymentUnmatched: ["charge"],
-  paymentUnmatchedToAdmin: [1, "charge"],
+  paymentNotCredited: ["charge"],
+  paymentNotCreditedToAdmin: [1, "charge", "no order"],
   adminStats: [
     {
       users: "1",
@@ -86,6 +86,7 @@ const args: { readonly [K in FunctionKey]: Parameters<Messages[K]> } = {
   grantedToUser: [7, "1 May"],
   refundDone: ["charge", 1, "1 May"],
   refundFailed: ["charge", "reason"],
+  refundRefused: ["charge", "AlreadyRefunded"],
 }
 
 const render = (catalog: Messages, key: keyof Messages): string[] => {
@@ -103,6 +104,9 @@ test("every text exists in Russian and in English", () => {
   const ru = Object.keys(catalogs.ru).sort()
   expect(ru).toEqual(en)
   expect(Object.keys(catalogs.ru.commands).sort()).toEqual(Object.keys(catalogs.en.commands).sort())
+  expect(Object.keys(catalogs.ru.adminCommands).sort()).toEqual(
+    Object.keys(catalogs.en.adminCommands).sort(),
+  )
   for (const key of en as Array<keyof Messages>) {
     for (const lang of ["en", "ru"] as const) {
       for (const text of render(catalogs[lang], key)) {
@@ -126,10 +130,24 @@ test("the Russian texts are translated, not copies of the English ones", () => {
 
 test("Telegram's limits: command descriptions up to 256 characters, commands in lower case", () => {
   for (const lang of ["en", "ru"] as const) {
-    for (const [command, description] of Object.entries(catalogs[lang].commands)) {
+    const { commands, adminCommands } = catalogs[lang]
+    for (const [command, description] of Object.entries({ ...commands, ...adminCommands })) {
       expect(command).toMatch(/^[a-z0-9_]{1,32}$/)
       expect(description.length).toBeGreaterThan(2)
       expect(description.length).toBeLessThanOrEqual(256)
     }
   }
+})
+
+test("counts in texts are written the way each language writes numbers", () => {
+  expect(catalogs.en.saved("Marina", 12_500)).toContain(
+    "12,500 listings this week would have reached you.",
+  )
+  expect(catalogs.ru.saved("Марина", 12_500)).toContain(
+    "За эту неделю вам пришло бы 12\u00a0500 объявлений.",
+  )
+  expect(catalogs.en.saved("Marina", 1)).toContain("1 listing this week")
+  expect(catalogs.en.btnBroadcastSend(1)).toBe("📣 Send to 1 user")
+  expect(catalogs.en.broadcastQueued(2_500)).toBe("📣 Queued for 2,500 users.")
+  expect(catalogs.ru.broadcastQueued(2_500)).toBe("📣 Поставлено в очередь для 2\u00a0500 польз.")
 })

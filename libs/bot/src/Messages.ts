@@ -1,4 +1,4 @@
-import type { PreCheckoutRefusal } from "@flatwatch/subscriptions/Payments"
+import type { PreCheckoutRefusal, RefundError } from "@flatwatch/subscriptions/Payments"
 import type { PlanId } from "@flatwatch/subscriptions/Plans"
 import type { Language } from "./Format.ts"
 import { en } from "./MessagesEn.ts"
@@ -17,7 +17,8 @@ export interface Messages {
   readonly languageName: string
 
   // General
-  readonly greeting: (firstName: string) => string
+  /** `trialAvailable`: this Telegram id never had the free trial (else it is not promised). */
+  readonly greeting: (firstName: string, trialAvailable: boolean) => string
   readonly menuTitle: string
   readonly help: string
   readonly terms: string
@@ -59,6 +60,8 @@ export interface Messages {
 
   // Commands menu (setMyCommands)
   readonly commands: Readonly<Record<BotCommandName, string>>
+  /** Added to the menu in the chats of `ADMIN_IDS` only. */
+  readonly adminCommands: Readonly<Record<AdminCommandName, string>>
 
   // Searches
   readonly searchesTitle: (count: number, max: number) => string
@@ -140,19 +143,22 @@ export interface Messages {
   readonly subTrial: (until: string) => string
   readonly subPaid: (until: string) => string
   readonly subExpired: (since: string) => string
+  /** Never subscribed, and the free trial is still to come. */
   readonly subNever: string
+  /** No access and nothing to show (e.g. back after /deleteme): the trial is not promised again. */
+  readonly subNone: string
   readonly subPlansIntro: string
   readonly planButton: (plan: PlanId, stars: number) => string
   readonly planName: (plan: PlanId) => string
   readonly invoiceTitle: (plan: PlanId) => string
   readonly invoiceDescription: (plan: PlanId, days: number) => string
-  readonly invoiceSent: string
   readonly preCheckoutError: (reason: PreCheckoutRefusal) => string
   readonly paymentThanks: (plan: PlanId, until: string) => string
   readonly paymentAlreadyCredited: (until: string) => string
   readonly refunded: (plan: PlanId, stars: number, until: string | null) => string
-  readonly paymentUnmatched: (chargeId: string) => string
-  readonly paymentUnmatchedToAdmin: (userId: number, chargeId: string) => string
+  /** A successful payment that could not be credited (no such order, the database failed). */
+  readonly paymentNotCredited: (chargeId: string) => string
+  readonly paymentNotCreditedToAdmin: (userId: number, chargeId: string, reason: string) => string
 
   // Admin
   readonly adminStats: (stats: AdminStatsText) => string
@@ -170,7 +176,10 @@ export interface Messages {
   readonly grantedToUser: (days: number, until: string) => string
   readonly refundUsage: string
   readonly refundDone: (chargeId: string, userId: number, until: string) => string
-  readonly refundFailed: (chargeId: string, reason: string) => string
+  /** Telegram or the database failed; `detail` is technical (an error description). */
+  readonly refundFailed: (chargeId: string, detail: string) => string
+  /** A refund that cannot be made: not our charge, refunded already, the payer left. */
+  readonly refundRefused: (chargeId: string, reason: RefundRefusal) => string
 }
 
 export type BotCommandName =
@@ -184,6 +193,10 @@ export type BotCommandName =
   | "terms"
   | "paysupport"
   | "deleteme"
+
+export type AdminCommandName = "stats" | "sources" | "broadcast" | "grant" | "refund"
+
+export type RefundRefusal = RefundError["reason"]
 
 export type { PlanId, PreCheckoutRefusal }
 

@@ -1,4 +1,5 @@
-import { escapeHtml as esc, plural } from "./Format.ts"
+import { escape as esc } from "@flatwatch/telegram/Html"
+import { formatNumber, plural } from "./Format.ts"
 import type { Messages } from "./Messages.ts"
 
 const stepButtons = {
@@ -12,16 +13,21 @@ const stepButtons = {
   summary: "📋 Summary",
 } as const
 
+/** `12,500`. */
+const num = (n: number) => formatNumber("en", n)
+const users = (n: number) => `${num(n)} ${n === 1 ? "user" : "users"}`
+
 const planNames = { day: "1 day", week: "1 week", month: "1 month" } as const
 
 export const en: Messages = {
   language: "en",
   languageName: "English",
 
-  greeting: (firstName) =>
+  greeting: (firstName, trialAvailable) =>
     `Hi, ${esc(firstName)}! I'm <b>Flatwatch</b>.\n\n` +
     "I watch rental listing sites and send you every new flat that matches your search, " +
-    "seconds after it appears. Set up a search with the buttons below: your first one starts a free trial.",
+    "seconds after it appears. Set up a search with the buttons below" +
+    (trialAvailable ? ": your first one starts a free trial." : "."),
   menuTitle: "What would you like to do?",
   help:
     "<b>Flatwatch</b> sends you new rental listings that match your searches.\n\n" +
@@ -96,6 +102,13 @@ export const en: Messages = {
     paysupport: "Help with a payment",
     deleteme: "Delete all my data",
   },
+  adminCommands: {
+    stats: "Admin: users, subscribers, alerts, outbox",
+    sources: "Admin: status of each source",
+    broadcast: "Admin: message every user (preview first)",
+    grant: "Admin: give a user days (/grant id days)",
+    refund: "Admin: refund a payment (/refund charge_id)",
+  },
 
   searchesTitle: (count, max) => `<b>Your searches</b> (${count} of ${max}):`,
   searchesEmpty: "You have no searches yet. Create one and I will start watching for you.",
@@ -156,8 +169,8 @@ export const en: Messages = {
   editorCancelled: "Cancelled: nothing was changed.",
   saved: (name, n) =>
     `✅ Saved “${esc(name)}”.\n\n${plural("en", n, {
-      one: `${n} listing this week would have reached you.`,
-      other: `${n} listings this week would have reached you.`,
+      one: `${num(n)} listing this week would have reached you.`,
+      other: `${num(n)} listings this week would have reached you.`,
     })}`,
   trialStarted: (until) =>
     `🎁 Your free trial is on until ${until}: new matching flats will arrive in this chat.`,
@@ -195,13 +208,13 @@ export const en: Messages = {
   subPaid: (until) => `Active until ${until}.`,
   subExpired: (since) => `Expired on ${since}: alerts are off.`,
   subNever: "No subscription yet: save your first search to start the free trial.",
+  subNone: "No active subscription: alerts are off. Choose a plan below to get them.",
   subPlansIntro: "Buy or extend with Telegram Stars (a purchase adds to the time you have):",
   planButton: (plan, stars) => `${planNames[plan]} · ${stars} ⭐`,
   planName: (plan) => planNames[plan],
   invoiceTitle: (plan) => `Flatwatch, ${planNames[plan]}`,
   invoiceDescription: (plan, days) =>
     `New rental listings matching your searches, as they appear, for ${planNames[plan]} (${days} ${days === 1 ? "day" : "days"}).`,
-  invoiceSent: "Here is your invoice.",
   preCheckoutError: (reason) =>
     ({
       unknown_order: "This invoice is not valid. Open /subscription and choose a plan again.",
@@ -218,11 +231,11 @@ export const en: Messages = {
     `↩️ Your payment for ${planNames[plan]} (${stars} ⭐) was refunded and that period removed. ` +
     (until === null ? "You have no active subscription now." : `Your access now ends ${until}.`),
 
-  paymentUnmatched: (chargeId) =>
-    "We received your payment but could not match it to an order. Our team has been told and " +
-    `will sort it out; if you write to /paysupport, mention <code>${esc(chargeId)}</code>.`,
-  paymentUnmatchedToAdmin: (userId, chargeId) =>
-    `⚠️ A payment of user ${userId} names no order: charge <code>${esc(chargeId)}</code>. Credit it with /grant or refund it with /refund.`,
+  paymentNotCredited: (chargeId) =>
+    "We received your payment but could not add it to your subscription yet. Our team has been " +
+    `told and will sort it out; if you write to /paysupport, mention <code>${esc(chargeId)}</code>.`,
+  paymentNotCreditedToAdmin: (userId, chargeId, reason) =>
+    `⚠️ A payment of user ${userId} was not credited: charge <code>${esc(chargeId)}</code> (${esc(reason)}). Credit it with /grant or refund it with /refund.`,
 
   adminStats: (s) =>
     "📊 <b>Stats</b>\n\n" +
@@ -245,9 +258,9 @@ export const en: Messages = {
   broadcastUsage: "Usage: <code>/broadcast text of the message</code>",
   broadcastTooLong: (max) => `A broadcast can be at most ${max} characters; shorten it.`,
   broadcastPreview: (recipients, text) =>
-    `📣 <b>Preview</b>: this goes to ${recipients} users.\n\n${esc(text)}`,
-  btnBroadcastSend: (recipients) => `📣 Send to ${recipients} users`,
-  broadcastQueued: (queued) => `📣 Queued for ${queued} users.`,
+    `📣 <b>Preview</b>: this goes to ${users(recipients)}.\n\n${esc(text)}`,
+  btnBroadcastSend: (recipients) => `📣 Send to ${users(recipients)}`,
+  broadcastQueued: (queued) => `📣 Queued for ${users(queued)}.`,
   broadcastCancelled: "Broadcast cancelled.",
   grantUsage: "Usage: <code>/grant user_id days</code> (days 1 to 3650)",
   grantNoUser: (userId) => `No user with id ${userId}.`,
@@ -257,6 +270,15 @@ export const en: Messages = {
   refundUsage: "Usage: <code>/refund telegram_payment_charge_id</code>",
   refundDone: (chargeId, userId, until) =>
     `Refunded <code>${esc(chargeId)}</code> of user ${userId}; their access now ends: ${until}.`,
-  refundFailed: (chargeId, reason) =>
-    `Could not refund <code>${esc(chargeId)}</code>: ${esc(reason)}`,
+  refundFailed: (chargeId, detail) =>
+    `Could not refund <code>${esc(chargeId)}</code>: ${esc(detail)}`,
+  refundRefused: (chargeId, reason) =>
+    `Could not refund <code>${esc(chargeId)}</code>: ${
+      {
+        UnknownCharge: "no payment has this charge id.",
+        AlreadyRefunded: "it was refunded already.",
+        UserDeleted:
+          "the payer has deleted their account, so Telegram cannot be told who they are.",
+      }[reason]
+    }`,
 }

@@ -1,4 +1,5 @@
-import { escapeHtml as esc, plural } from "./Format.ts"
+import { escape as esc } from "@flatwatch/telegram/Html"
+import { formatNumber, plural } from "./Format.ts"
 import type { Messages } from "./Messages.ts"
 
 const stepButtons = {
@@ -17,15 +18,18 @@ const planAccusative = { day: "1 день", week: "1 неделю", month: "1 м
 
 const days = (n: number) => plural("ru", n, { one: "день", few: "дня", many: "дней", other: "дня" })
 
+/** `12 500`. */
+const num = (n: number) => formatNumber("ru", n)
+
 export const ru: Messages = {
   language: "ru",
   languageName: "Русский",
 
-  greeting: (firstName) =>
+  greeting: (firstName, trialAvailable) =>
     `Здравствуйте, ${esc(firstName)}! Я <b>Flatwatch</b>.\n\n` +
     "Я слежу за сайтами объявлений об аренде и присылаю каждую новую квартиру, подходящую под ваш " +
-    "поиск, через несколько секунд после публикации. Настройте поиск кнопками ниже: первый поиск " +
-    "включает бесплатный пробный период.",
+    "поиск, через несколько секунд после публикации. Настройте поиск кнопками ниже" +
+    (trialAvailable ? ": первый поиск включает бесплатный пробный период." : "."),
   menuTitle: "Что вы хотите сделать?",
   help:
     "<b>Flatwatch</b> присылает новые объявления об аренде, подходящие под ваши поиски.\n\n" +
@@ -100,6 +104,13 @@ export const ru: Messages = {
     paysupport: "Помощь с оплатой",
     deleteme: "Удалить все мои данные",
   },
+  adminCommands: {
+    stats: "Админ: пользователи, подписчики, уведомления, очередь",
+    sources: "Админ: состояние источников",
+    broadcast: "Админ: сообщение всем (сначала предпросмотр)",
+    grant: "Админ: подарить дни (/grant id дни)",
+    refund: "Админ: вернуть оплату (/refund charge_id)",
+  },
 
   searchesTitle: (count, max) => `<b>Ваши поиски</b> (${count} из ${max}):`,
   searchesEmpty: "У вас пока нет поисков. Создайте поиск, и я начну следить за объявлениями.",
@@ -162,10 +173,10 @@ export const ru: Messages = {
   editorCancelled: "Отменено: ничего не изменилось.",
   saved: (name, n) =>
     `✅ Поиск «${esc(name)}» сохранён.\n\n${plural("ru", n, {
-      one: `За эту неделю вам пришло бы ${n} объявление.`,
-      few: `За эту неделю вам пришло бы ${n} объявления.`,
-      many: `За эту неделю вам пришло бы ${n} объявлений.`,
-      other: `За эту неделю вам пришло бы ${n} объявления.`,
+      one: `За эту неделю вам пришло бы ${num(n)} объявление.`,
+      few: `За эту неделю вам пришло бы ${num(n)} объявления.`,
+      many: `За эту неделю вам пришло бы ${num(n)} объявлений.`,
+      other: `За эту неделю вам пришло бы ${num(n)} объявления.`,
     })}`,
   trialStarted: (until) =>
     `🎁 Бесплатный пробный период действует до ${until}: новые подходящие квартиры будут приходить в этот чат.`,
@@ -204,6 +215,7 @@ export const ru: Messages = {
   subPaid: (until) => `Активна до ${until}.`,
   subExpired: (since) => `Закончилась ${since}: уведомления выключены.`,
   subNever: "Подписки пока нет: сохраните первый поиск, чтобы начать бесплатный пробный период.",
+  subNone: "Активной подписки нет: уведомления выключены. Выберите тариф ниже, чтобы их получать.",
   subPlansIntro:
     "Купить или продлить за звёзды Telegram (покупка добавляется к оставшемуся времени):",
   planButton: (plan, stars) => `${planNames[plan]} · ${stars} ⭐`,
@@ -211,7 +223,6 @@ export const ru: Messages = {
   invoiceTitle: (plan) => `Flatwatch, ${planNames[plan]}`,
   invoiceDescription: (plan, n) =>
     `Новые объявления об аренде по вашим поискам, сразу после публикации, на ${planAccusative[plan]} (${n} ${days(n)}).`,
-  invoiceSent: "Вот ваш счёт.",
   preCheckoutError: (reason) =>
     ({
       unknown_order: "Этот счёт недействителен. Откройте /subscription и выберите тариф заново.",
@@ -230,11 +241,11 @@ export const ru: Messages = {
       ? "Сейчас у вас нет активной подписки."
       : `Доступ теперь заканчивается ${until}.`),
 
-  paymentUnmatched: (chargeId) =>
-    "Мы получили вашу оплату, но не смогли сопоставить её с заказом. Команда уже знает и всё " +
+  paymentNotCredited: (chargeId) =>
+    "Мы получили вашу оплату, но пока не смогли добавить её к подписке. Команда уже знает и всё " +
     `исправит; если напишете в /paysupport, укажите <code>${esc(chargeId)}</code>.`,
-  paymentUnmatchedToAdmin: (userId, chargeId) =>
-    `⚠️ Платёж пользователя ${userId} не относится ни к одному заказу: <code>${esc(chargeId)}</code>. Начислите через /grant или верните через /refund.`,
+  paymentNotCreditedToAdmin: (userId, chargeId, reason) =>
+    `⚠️ Платёж пользователя ${userId} не начислен: <code>${esc(chargeId)}</code> (${esc(reason)}). Начислите через /grant или верните через /refund.`,
 
   adminStats: (s) =>
     "📊 <b>Статистика</b>\n\n" +
@@ -257,9 +268,9 @@ export const ru: Messages = {
   broadcastUsage: "Использование: <code>/broadcast текст сообщения</code>",
   broadcastTooLong: (max) => `Рассылка может быть не длиннее ${max} символов; сократите её.`,
   broadcastPreview: (recipients, text) =>
-    `📣 <b>Предпросмотр</b>: сообщение получат ${recipients} польз.\n\n${esc(text)}`,
-  btnBroadcastSend: (recipients) => `📣 Отправить ${recipients} польз.`,
-  broadcastQueued: (queued) => `📣 Поставлено в очередь для ${queued} польз.`,
+    `📣 <b>Предпросмотр</b>: сообщение получат ${num(recipients)} польз.\n\n${esc(text)}`,
+  btnBroadcastSend: (recipients) => `📣 Отправить ${num(recipients)} польз.`,
+  broadcastQueued: (queued) => `📣 Поставлено в очередь для ${num(queued)} польз.`,
   broadcastCancelled: "Рассылка отменена.",
   grantUsage: "Использование: <code>/grant id_пользователя дни</code> (от 1 до 3650 дней)",
   grantNoUser: (userId) => `Пользователя с id ${userId} нет.`,
@@ -269,6 +280,14 @@ export const ru: Messages = {
   refundUsage: "Использование: <code>/refund telegram_payment_charge_id</code>",
   refundDone: (chargeId, userId, until) =>
     `Платёж <code>${esc(chargeId)}</code> пользователя ${userId} возвращён; его доступ теперь: ${until}.`,
-  refundFailed: (chargeId, reason) =>
-    `Не удалось вернуть <code>${esc(chargeId)}</code>: ${esc(reason)}`,
+  refundFailed: (chargeId, detail) =>
+    `Не удалось вернуть <code>${esc(chargeId)}</code>: ${esc(detail)}`,
+  refundRefused: (chargeId, reason) =>
+    `Не удалось вернуть <code>${esc(chargeId)}</code>: ${
+      {
+        UnknownCharge: "платежа с таким charge id нет.",
+        AlreadyRefunded: "он уже возвращён.",
+        UserDeleted: "плательщик удалил свои данные, и Telegram не узнает, кому вернуть.",
+      }[reason]
+    }`,
 }

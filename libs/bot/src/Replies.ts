@@ -1,5 +1,7 @@
+import { Effect } from "effect"
 import { GrammyError, type InlineKeyboard } from "grammy"
 import type { BotContext } from "./BotContext.ts"
+import { describeError } from "./FlatwatchBot.ts"
 
 export interface Screen {
   readonly text: string
@@ -49,9 +51,19 @@ export const show = async (ctx: BotContext, screen: Screen): Promise<number> => 
 export const dropKeyboard = async (ctx: BotContext, messageId: number): Promise<void> => {
   const chatId = ctx.chat?.id
   if (chatId === undefined) return
-  await ctx.api
-    .editMessageReplyMarkup(chatId, messageId, { reply_markup: { inline_keyboard: [] } })
-    .catch(() => undefined) // too old to edit, or already without buttons: nothing to undo
+  try {
+    await ctx.api.editMessageReplyMarkup(chatId, messageId, {
+      reply_markup: { inline_keyboard: [] },
+    })
+  } catch (e) {
+    // A 400 is expected (too old to edit, already without buttons): nothing to undo. Anything
+    // else (a network error, a 429) leaves stale buttons behind, which presses refuse anyway.
+    if (!(e instanceof GrammyError && e.error_code === 400)) {
+      await ctx.run(
+        Effect.logWarning(`removing an old message's buttons failed: ${describeError(e)}`),
+      )
+    }
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Database } from "@flatwatch/db/Database"
 import { botSessions, users } from "@flatwatch/db/schema"
+import { trialHash } from "@flatwatch/subscriptions/Subscriptions"
 import { eq } from "drizzle-orm"
 import { Clock, Effect } from "effect"
 import type { Language } from "./Format.ts"
@@ -71,16 +72,19 @@ export class Users extends Effect.Service<Users>()("@flatwatch/bot/Users", {
 
     /**
      * Creates the user, or refreshes their name and chat. Talking to the bot means they have not
-     * blocked it, so `blocked_at` is cleared. The language is set only on creation.
+     * blocked it, so `blocked_at` is cleared. The language is set only on creation, and so is
+     * `trial_used_at` for someone back after /deleteme (from the kept `trial_claims` hash).
      */
     const upsert = Effect.fn("Users.upsert")(function* (from: TelegramUser) {
       const at = (yield* now).toISOString()
       // Raw SQL, like `get`: /start is the commonest command.
       const rows = yield* Database.sql(
         (sql) => sql<Array<RawUser>>`
-          insert into users (id, chat_id, username, first_name, language, created_at, updated_at)
+          insert into users (id, chat_id, username, first_name, language, created_at, updated_at,
+                             trial_used_at)
           values (${from.id}, ${from.chatId}, ${from.username}, ${from.firstName},
-                  ${from.language}::language, ${at}::timestamptz, ${at}::timestamptz)
+                  ${from.language}::language, ${at}::timestamptz, ${at}::timestamptz,
+                  (select claimed_at from trial_claims where id_hash = ${trialHash(from.id)}))
           on conflict (id) do update set
             chat_id = excluded.chat_id, username = excluded.username,
             first_name = excluded.first_name, blocked_at = null, updated_at = excluded.updated_at

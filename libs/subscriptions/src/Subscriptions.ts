@@ -6,16 +6,25 @@ import { Clock, Config, Duration, Effect } from "effect"
 
 export type SubscriptionPlan = (typeof subscriptions.plan.enumValues)[number]
 
-/** `TRIAL_DURATION`: length of the one free trial (default 1 day). */
+/**
+ * `TRIAL_DURATION`: length of the one free trial (default 1 day). Zero is refused at start-up:
+ * a period must end after it starts, so every first saved search would fail.
+ */
 export const SubscriptionsConfig = Config.all({
-  trialDuration: Config.duration("TRIAL_DURATION").pipe(Config.withDefault(Duration.days(1))),
+  trialDuration: Config.duration("TRIAL_DURATION").pipe(
+    Config.validate({ message: "must be longer than zero", validation: Duration.greaterThan(0) }),
+    Config.withDefault(Duration.days(1)),
+  ),
 })
 
 /** What a user has right now. */
 export interface AccessStatus {
   /** True while an active subscription row's period contains now. */
   readonly hasAccess: boolean
-  /** The plan of the row that ends last among those covering now (null without access). */
+  /**
+   * The plan of the last period of the current access: a trial followed by a purchase is the
+   * purchase's plan (null without access).
+   */
   readonly plan: SubscriptionPlan | null
   /** When access ends (with access), or when it ended (after expiry); null if never subscribed. */
   readonly endsAt: Date | null
@@ -59,16 +68,19 @@ export class Subscriptions extends Effect.Service<Subscriptions>()(
             .limit(1),
         ).pipe(Effect.map((rows) => rows[0]))
 
-      /** The end of every active period, current or future (a purchase extends from here). */
-      const latestEnd = (userId: number) =>
+      /** The active period that ends last, current or future (a purchase extends from its end). */
+      const lastPeriod = (userId: number) =>
         Database.query((db) =>
           db
-            .select({ endsAt: subscriptions.endsAt })
+            .select({ endsAt: subscriptions.endsAt, plan: subscriptions.plan })
             .from(subscriptions)
             .where(and(eq(subscriptions.userId, userId), eq(subscriptions.status, "active")))
             .orderBy(desc(subscriptions.endsAt))
             .limit(1),
-        ).pipe(Effect.map((rows) => rows[0]?.endsAt))
+        ).pipe(Effect.map((rows) => rows[0]))
+
+      const latestEnd = (userId: number) =>
+        Effect.map(lastPeriod(userId), (period) => period?.endsAt)
 
       /**
        * Locks the user's last period (the one the worker reminds about and expires). The worker
@@ -85,6 +97,18 @@ export class Subscriptions extends Effect.Service<Subscriptions>()(
             .orderBy(desc(subscriptions.endsAt))
             .limit(1)
             .for("update"),
+        )
+
+      /**
+       * Locks the user's row: changes of one user's periods run one after the other, also when
+       * the user has no period yet to lock. (A row lock rather than an advisory lock keyed by the
+       * bare user id, which shares its key space with other advisory locks.) `NO KEY UPDATE`, not
+       * `UPDATE`: the worker, holding a period's row, queues notices whose foreign key takes a
+       * `KEY SHARE` lock on this row; `UPDATE` would deadlock with it.
+       */
+      const lockUser = (userId: number) =>
+        Database.query((db) =>
+          db.select({ id: users.id }).from(users).where(eq(users.id, userId)).for("no key update"),
         )
 
       /** Unsent reminders and expiry notices speak of an end that no longer holds. */
@@ -114,9 +138,15 @@ export class Subscriptions extends Effect.Service<Subscriptions>()(
             db.$count(trialClaims, eq(trialClaims.idHash, trialHash(userId))),
           )) > 0
         if (current !== undefined) {
-          // Access may continue in a later, adjoining period (a purchase queued after the trial).
-          const end = (yield* latestEnd(userId)) ?? current.endsAt
-          return { hasAccess: true, plan: current.plan, endsAt: end, trialUsed } as AccessStatus
+          // Access may continue in a later, adjoining period (a purchase queued after the trial):
+          // then it is that period's plan and end that the user has.
+          const last = (yield* lastPeriod(userId)) ?? current
+          return {
+            hasAccess: true,
+            plan: last.plan,
+            endsAt: last.endsAt,
+            trialUsed,
+          } as AccessStatus
         }
         const [last] = yield* Database.query((db) =>
           db
@@ -154,7 +184,7 @@ export class Subscriptions extends Effect.Service<Subscriptions>()(
         return yield* Database.transaction(
           Effect.gen(function* () {
             // Serialise extensions of one user, so two purchases at once both count.
-            yield* Database.sql((sql) => sql`select pg_advisory_xact_lock(${userId}::bigint)`)
+            yield* lockUser(userId)
             yield* lockLastPeriod(userId)
             const at = yield* now
             const end = yield* latestEnd(userId)
@@ -221,7 +251,7 @@ export class Subscriptions extends Effect.Service<Subscriptions>()(
       ) {
         return yield* Database.transaction(
           Effect.gen(function* () {
-            yield* Database.sql((sql) => sql`select pg_advisory_xact_lock(${userId}::bigint)`)
+            yield* lockUser(userId)
             yield* lockLastPeriod(userId)
             const at = yield* now
             const [period] = yield* Database.query((db) =>

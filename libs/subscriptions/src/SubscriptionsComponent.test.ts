@@ -98,6 +98,8 @@ test.each([
   ["REMINDER_OFFSETS", "soon"],
   ["PLAN_MONTH_STARS", "free"],
   ["TRIAL_DURATION", "a while"],
+  ["TRIAL_DURATION", "0 seconds"],
+  ["PLAN_DAY_DAYS", "0"],
 ])("the component's config names a bad %s (%p), for the runner to report", async (name, value) => {
   const exit = await Effect.runPromise(
     Effect.either(

@@ -182,4 +182,23 @@ test("refundStarPayment refunds a known charge once, for its payer only", async 
   expect(await errorOf(api.refundStarPayment(33, id))).toBe(
     "400 Bad Request: CHARGE_ALREADY_REFUNDED",
   )
+  // As Telegram does, the refund (once) is a service message in the payer's chat.
+  const updates = await api.getUpdates({ timeout: 0 })
+  const refunds = updates.flatMap((u) =>
+    u.message?.refunded_payment === undefined
+      ? []
+      : [{ chat: u.message.chat.id, refunded: u.message.refunded_payment }],
+  )
+  expect(refunds).toEqual([
+    {
+      chat: 33,
+      refunded: {
+        currency: "XTR",
+        total_amount: 200,
+        invoice_payload: "fw1-refund-me",
+        telegram_payment_charge_id: id,
+        provider_payment_charge_id: charge.providerPaymentChargeId,
+      },
+    },
+  ])
 })

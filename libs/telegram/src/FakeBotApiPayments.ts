@@ -1,7 +1,8 @@
 /**
  * Telegram Stars payments for the fake Bot API: `sendInvoice`, `answerPreCheckoutQuery` and
  * `refundStarPayment` as Telegram validates them, and the updates Telegram sends during a
- * purchase (`pre_checkout_query`, then a message with `successful_payment`). Installed on every
+ * purchase (`pre_checkout_query`, then a message with `successful_payment`) and a refund (a
+ * service message with `refunded_payment` in the payer's chat). Installed on every
  * `FakeBotApi`; reach it with `FakePayments.of(api)`.
  *
  * Only Stars are supported (currency `XTR`, empty or absent provider token, exactly one price),
@@ -190,6 +191,30 @@ export class FakePayments {
   }
 
   /**
+   * Telegram refunded a charge: the payer's chat gets a service message with `refunded_payment`,
+   * which the bot receives as a message update. `refundStarPayment` sends it; call this directly
+   * for a refund made some other way. Returns the update id.
+   */
+  injectRefundedPayment(charge: FakeCharge): number {
+    const payer = { id: charge.userId, is_bot: false, first_name: "User" }
+    return this.api.injectUpdate(charge.token, {
+      message: {
+        message_id: this.api.messageId(charge.userId),
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: charge.userId, type: "private", first_name: "User" },
+        from: payer,
+        refunded_payment: {
+          currency: charge.currency,
+          total_amount: charge.totalAmount,
+          invoice_payload: charge.payload,
+          telegram_payment_charge_id: charge.telegramPaymentChargeId,
+          provider_payment_charge_id: charge.providerPaymentChargeId,
+        },
+      },
+    })
+  }
+
+  /**
    * The whole purchase as Telegram runs it: a pre-checkout query; if the bot answers ok in
    * time, the charge and the `successful_payment` message; otherwise nothing is charged.
    */
@@ -290,6 +315,7 @@ export class FakePayments {
     if (Number(params.user_id) !== charge.userId) return badRequest("USER_ID_INVALID")
     if (charge.refunded) return badRequest("CHARGE_ALREADY_REFUNDED")
     charge.refunded = true
+    this.injectRefundedPayment(charge)
     return ok(true)
   }
 }

@@ -1,15 +1,16 @@
 import { randomBytes } from "node:crypto"
 import { Payments } from "@flatwatch/subscriptions/Payments"
 import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
+import * as Html from "@flatwatch/telegram/Html"
 import { Effect, Either } from "effect"
 import { AdminQueries } from "../AdminQueries.ts"
-import type { BotContext } from "../BotContext.ts"
 import { type Feature, newComposer, onAction } from "../Feature.ts"
 import { describeError } from "../FlatwatchBot.ts"
-import { escapeHtml, formatDate, formatNumber } from "../Format.ts"
+import { formatDate, formatNumber } from "../Format.ts"
 import { button, keyboard } from "../Keyboards.ts"
-import { messages } from "../Messages.ts"
+import type { RefundRefusal } from "../Messages.ts"
 import { answer, send, show } from "../Replies.ts"
+import { tell, tellRefunded } from "../Tell.ts"
 import { Users } from "../Users.ts"
 
 const MAX_BROADCAST = 3500
@@ -54,7 +55,7 @@ export const AdminFeature: Feature = ({ run }) => {
                 lastRun: when(s.lastRunAt),
                 lastSuccess: when(s.lastSuccessAt),
                 lastOutcome: s.lastOutcome ?? "—",
-                error: s.lastError === null ? null : s.lastError.slice(0, 300),
+                error: s.lastError === null ? null : Html.truncate(s.lastError, 300),
               })),
             ),
     })
@@ -63,8 +64,8 @@ export const AdminFeature: Feature = ({ run }) => {
   admin.command("broadcast", async (ctx) => {
     const text = ctx.match.trim()
     if (text.length === 0) return send(ctx, { text: ctx.t.broadcastUsage })
-    // Telegram's limit is 4096 characters; the preview adds a header and escaping may grow it.
-    if (escapeHtml(text).length > MAX_BROADCAST) {
+    // Telegram's limit is 4096 characters (as shown, after entities); the preview adds a header.
+    if (text.length > MAX_BROADCAST) {
       return send(ctx, { text: ctx.t.broadcastTooLong(MAX_BROADCAST) })
     }
     const id = randomBytes(6).toString("hex")
@@ -96,10 +97,10 @@ export const AdminFeature: Feature = ({ run }) => {
     // Sent as written: the admin's text is escaped, like any user text.
     const queued = await run(
       Effect.flatMap(AdminQueries, (q) =>
-        q.enqueueBroadcast(pending.id, escapeHtml(pending.text)),
+        q.enqueueBroadcast(pending.id, Html.escape(pending.text)),
       ).pipe(Effect.tap((n) => Effect.logInfo(`broadcast ${pending.id} queued for ${n} users`))),
     )
-    return show(ctx, { text: `${ctx.t.broadcastQueued(queued)}\n\n${escapeHtml(pending.text)}` })
+    return show(ctx, { text: `${ctx.t.broadcastQueued(queued)}\n\n${Html.escape(pending.text)}` })
   })
 
   admin.command("grant", async (ctx) => {
@@ -126,14 +127,19 @@ export const AdminFeature: Feature = ({ run }) => {
   admin.command("refund", async (ctx) => {
     const chargeId = ctx.match.trim()
     if (!/^\S{1,256}$/.test(chargeId)) return send(ctx, { text: ctx.t.refundUsage })
-    const failed = (reason: string) => send(ctx, { text: ctx.t.refundFailed(chargeId, reason) })
+    const failed = (detail: string) => send(ctx, { text: ctx.t.refundFailed(chargeId, detail) })
+    const refused = (reason: RefundRefusal) =>
+      send(ctx, { text: ctx.t.refundRefused(chargeId, reason) })
     const charge = await run(
       Effect.flatMap(Payments, (p) => p.findCharge(chargeId)).pipe(Effect.either),
     )
-    if (Either.isLeft(charge)) return failed(charge.left.message)
+    if (Either.isLeft(charge)) {
+      const error = charge.left
+      return error._tag === "RefundError" ? refused(error.reason) : failed(error.message)
+    }
     const { userId, status, amount } = charge.right
-    if (status === "refunded") return failed("already refunded")
-    if (userId === null) return failed("the payer has deleted their account")
+    if (status === "refunded") return refused("AlreadyRefunded")
+    if (userId === null) return refused("UserDeleted")
     try {
       await ctx.api.refundStarPayment(userId, chargeId)
     } catch (e) {
@@ -142,44 +148,28 @@ export const AdminFeature: Feature = ({ run }) => {
     const refund = await run(
       Effect.flatMap(Payments, (p) => p.refund(chargeId)).pipe(
         Effect.tapError((e) =>
-          Effect.logError(`Telegram refunded a charge but recording it failed: ${e.message}`),
+          e._tag === "RefundError" && e.reason === "AlreadyRefunded"
+            ? Effect.void
+            : Effect.logError(`Telegram refunded a charge but recording it failed: ${e.message}`),
         ),
         Effect.either,
       ),
     )
-    if (Either.isLeft(refund)) return failed(refund.left.message)
-    const { plan, endsAt } = refund.right
-    await send(ctx, {
-      text: ctx.t.refundDone(
-        chargeId,
-        userId,
-        endsAt === null ? "—" : formatDate(ctx.lang, endsAt),
-      ),
-    })
-    const payer = await run(Effect.flatMap(Users, (u) => u.get(userId)))
-    if (payer !== undefined) {
-      await tell(
-        ctx,
-        payer.chatId,
-        (t) => t.refunded(plan, amount, endsAt === null ? null : formatDate(t.language, endsAt)),
-        payer.language,
-      )
+    const until = (endsAt: Date | null) => (endsAt === null ? "—" : formatDate(ctx.lang, endsAt))
+    if (Either.isLeft(refund)) {
+      const error = refund.left
+      if (error._tag !== "RefundError") return failed(error.message)
+      if (error.reason !== "AlreadyRefunded") return refused(error.reason)
+      // Telegram's refunded_payment message to the payer's chat was handled first: it recorded
+      // the refund and told the user.
+      const status = await run(Effect.flatMap(Subscriptions, (s) => s.status(userId)))
+      return send(ctx, {
+        text: ctx.t.refundDone(chargeId, userId, until(status.hasAccess ? status.endsAt : null)),
+      })
     }
+    await send(ctx, { text: ctx.t.refundDone(chargeId, userId, until(refund.right.endsAt)) })
+    await tellRefunded(ctx, refund.right, amount)
   })
 
   return composer
-}
-
-/** A direct message to another user (a grant, a refund): logged, never fatal, when it fails. */
-export const tell = async (
-  ctx: BotContext,
-  chatId: number,
-  text: (t: ReturnType<typeof messages>) => string,
-  language: "ru" | "en",
-): Promise<void> => {
-  try {
-    await ctx.api.sendMessage(chatId, text(messages(language)), { parse_mode: "HTML" })
-  } catch (e) {
-    await ctx.run(Effect.logWarning(`telling a user failed: ${describeError(e)}`))
-  }
 }

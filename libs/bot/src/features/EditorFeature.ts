@@ -1,4 +1,7 @@
+import { Database } from "@flatwatch/db/Database"
 import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
+import * as Html from "@flatwatch/telegram/Html"
+import { formatPrice } from "@flatwatch/telegram/ListingAlert"
 import { Effect, Either } from "effect"
 import type { BotSettings } from "../BotConfig.ts"
 import type { BotContext } from "../BotContext.ts"
@@ -14,7 +17,7 @@ import {
 } from "../Feature.ts"
 import { type FilterLimitReached, type FilterRow, Filters, valuesOfDraft } from "../Filters.ts"
 import { currencyOf } from "../FilterView.ts"
-import { formatDate, formatPrice } from "../Format.ts"
+import { formatDate } from "../Format.ts"
 import { button, keyboard } from "../Keyboards.ts"
 import { isMarketId, markets } from "../Markets.ts"
 import { parsePrice } from "../PriceInput.ts"
@@ -110,7 +113,7 @@ export const EditorFeature: Feature = ({ settings, run }) => {
     bound: "min" | "max",
     price: number,
   ): string | undefined => {
-    const fmt = (n: number) => formatPrice(ctx.lang, n, currencyOf(draft.market))
+    const fmt = (n: number) => formatPrice(n, currencyOf(draft.market), ctx.lang)
     const max = maxPriceOf(draft.market)
     if (price > max) return ctx.t.priceTooLarge(fmt(max))
     if (bound === "min" && draft.priceMax !== null && price > draft.priceMax) {
@@ -198,16 +201,29 @@ export const EditorFeature: Feature = ({ settings, run }) => {
     if (from === undefined) return
     if (ctx.user === undefined) ctx.user = await run(Effect.flatMap(Users, (u) => u.upsert(from)))
     const values = valuesOfDraft(draft)
+    // One transaction: the search, the trial it may start, and what the reply says. If anything
+    // fails, nothing is stored and the draft stays, so pressing Save again is safe.
     const saved = await run(
-      Effect.gen(function* () {
-        const filters = yield* Filters
-        if (draft.filterId === null) {
-          const row = yield* filters.create(from.id, values, settings.maxFiltersPerUser)
-          return { row, created: true }
-        }
-        const row = yield* filters.update(from.id, draft.filterId, values)
-        return { row, created: false }
-      }).pipe(
+      Database.transaction(
+        Effect.gen(function* () {
+          const filters = yield* Filters
+          const subscriptions = yield* Subscriptions
+          const created = draft.filterId === null
+          const row =
+            draft.filterId === null
+              ? yield* filters.create(from.id, values, settings.maxFiltersPerUser)
+              : yield* filters.update(from.id, draft.filterId, values)
+          // Updating a search deleted meanwhile (from another message) finds no row.
+          if (row === undefined) return { gone: true as const }
+          const matches = yield* filters.recentMatches(row.id)
+          // Only the very first saved search of a Telegram id starts the trial (idempotent).
+          const trial = created
+            ? yield* subscriptions.startTrial(from.id)
+            : { granted: false as const }
+          const status = yield* subscriptions.status(from.id)
+          return { row, matches, trial, status }
+        }),
+      ).pipe(
         Effect.catchTag("FilterLimitReached", (e: FilterLimitReached) =>
           Effect.succeed({ limit: e.limit }),
         ),
@@ -218,31 +234,19 @@ export const EditorFeature: Feature = ({ settings, run }) => {
     }
     const { draft: _, awaiting: __, ...rest } = ctx.session
     ctx.session = rest
-    const row = saved.row
-    if (row === undefined) {
-      // The filter was deleted while it was being edited.
+    if ("gone" in saved) {
       answer(ctx, ctx.t.stale, true)
       return show(ctx, { text: ctx.t.stale, markup: afterSaveKeyboard(ctx, true) })
     }
-    const outcome = await run(
-      Effect.gen(function* () {
-        const matches = yield* Effect.flatMap(Filters, (f) => f.recentMatches(row.id))
-        const subscriptions = yield* Subscriptions
-        // Idempotent: only the very first saved search of a Telegram id starts the trial.
-        const trial = saved.created
-          ? yield* subscriptions.startTrial(from.id)
-          : { granted: false as const }
-        const status = yield* subscriptions.status(from.id)
-        return { matches, trial, status }
-      }),
-    )
+    const { row, ...outcome } = saved
+    const paused = ctx.user?.pausedAt != null ? `\n\n${ctx.t.pausedAll}` : ""
     const extra = outcome.trial.granted
       ? `\n\n${ctx.t.trialStarted(formatDate(ctx.lang, outcome.trial.endsAt))}`
       : outcome.status.hasAccess
         ? ""
         : `\n\n${ctx.t.noAccess}`
     await show(ctx, {
-      text: ctx.t.saved(row.name, outcome.matches) + extra,
+      text: ctx.t.saved(row.name, outcome.matches) + extra + paused,
       markup: afterSaveKeyboard(ctx, outcome.status.hasAccess),
     })
   }
@@ -314,12 +318,12 @@ export const EditorFeature: Feature = ({ settings, run }) => {
       if (draft === undefined) return
       const bound = draft.step === "priceMin" ? "min" : "max"
       const currency = currencyOf(draft.market)
-      const fmt = (n: number) => formatPrice(ctx.lang, n, currency)
+      const fmt = (n: number) => formatPrice(n, currency, ctx.lang)
       const parsed = parsePrice(ctx.message.text, maxPriceOf(draft.market))
       const problem = Either.match(parsed, {
         onLeft: (e) =>
           e._tag === "NotANumber"
-            ? ctx.t.priceNotNumber(ctx.message.text.slice(0, 40), currency)
+            ? ctx.t.priceNotNumber(Html.truncate(ctx.message.text, 40), currency)
             : e._tag === "Negative"
               ? ctx.t.priceNegative(currency)
               : ctx.t.priceTooLarge(fmt(e.max)),

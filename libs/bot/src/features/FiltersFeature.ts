@@ -26,7 +26,8 @@ export const FiltersFeature: Feature = (deps) => {
     const userId = ctx.from?.id
     if (userId === undefined) return
     const rows = await filters((f) => f.list(userId))
-    const screen = renderFilterList(ctx.t, ctx.lang, settings, rows)
+    const paused = ctx.user?.pausedAt != null
+    const screen = renderFilterList(ctx.t, ctx.lang, settings, rows, paused)
     await (inPlace ? show(ctx, screen) : send(ctx, screen))
   }
 

@@ -1,9 +1,11 @@
+import * as Html from "@flatwatch/telegram/Html"
 import { Effect } from "effect"
+import { setAdminMenu } from "../CommandMenus.ts"
 import { type Feature, newComposer, onAction, telegramUserOf } from "../Feature.ts"
-import { describeError } from "../FlatwatchBot.ts"
 import { backToMenu, mainMenu } from "../Keyboards.ts"
 import { messages } from "../Messages.ts"
 import { send, show } from "../Replies.ts"
+import { tellAdmins } from "../Tell.ts"
 import { Users } from "../Users.ts"
 
 /** /start, the main menu, /help, /terms and /paysupport. */
@@ -17,7 +19,14 @@ export const StartFeature: Feature = ({ settings, run }) => {
     ctx.user = user
     ctx.lang = user.language
     ctx.t = messages(user.language)
-    await send(ctx, { text: ctx.t.greeting(ctx.from?.first_name ?? ""), markup: mainMenu(ctx.t) })
+    // Also set for someone back after /deleteme (Users.upsert reads the kept trial hash).
+    const trialAvailable = user.trialUsedAt === null
+    await send(ctx, {
+      text: ctx.t.greeting(ctx.from?.first_name ?? "", trialAvailable),
+      markup: mainMenu(ctx.t),
+    })
+    // An admin who had not started the bot when it started gets their menu now.
+    if (ctx.isAdmin) await run(setAdminMenu(ctx.api, user.id))
   })
 
   onAction(
@@ -42,26 +51,9 @@ export const StartFeature: Feature = ({ settings, run }) => {
     const from = ctx.from
     if (from === undefined) return
     const name = from.username === undefined ? from.first_name : `@${from.username}`
-    let delivered = 0
-    for (const adminId of settings.telegram.adminIds) {
-      // Each admin reads it in their own language, as far as the bot knows it.
-      const admin = await run(Effect.flatMap(Users, (users) => users.get(adminId)))
-      const t = messages(admin?.language ?? "en")
-      try {
-        await ctx.api.sendMessage(
-          adminId,
-          t.paySupportToAdmin(from.id, name, text.slice(0, 3000)),
-          {
-            parse_mode: "HTML",
-          },
-        )
-        delivered++
-      } catch (e) {
-        await run(
-          Effect.logWarning(`payment support message to an admin failed: ${describeError(e)}`),
-        )
-      }
-    }
+    const delivered = await tellAdmins(ctx, settings.telegram.adminIds, (t) =>
+      t.paySupportToAdmin(from.id, name, Html.truncate(text, 3000)),
+    )
     await send(ctx, { text: delivered > 0 ? ctx.t.paySupportSent : ctx.t.error })
   })
 

@@ -1,14 +1,15 @@
-import { type PaymentError, Payments } from "@flatwatch/subscriptions/Payments"
+import { Payments } from "@flatwatch/subscriptions/Payments"
 import { Plans } from "@flatwatch/subscriptions/Plans"
 import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import type { BotContext } from "../BotContext.ts"
 import { type Feature, newComposer, onAction, telegramUserOf } from "../Feature.ts"
+import { describeError } from "../FlatwatchBot.ts"
 import { formatDate } from "../Format.ts"
 import { button, keyboard } from "../Keyboards.ts"
 import { send, show } from "../Replies.ts"
+import { tellAdmins, tellRefunded } from "../Tell.ts"
 import { Users } from "../Users.ts"
-import { tell } from "./AdminFeature.ts"
 
 /**
  * The Subscription screen and paying in Telegram Stars: a plan button (also under the expiry
@@ -32,7 +33,9 @@ export const SubscriptionFeature: Feature = ({ settings, run }) => {
     // With access, `endsAt` is always set (the end of the period that covers now).
     const line =
       status.endsAt === null
-        ? ctx.t.subNever
+        ? status.trialUsed
+          ? ctx.t.subNone
+          : ctx.t.subNever
         : !status.hasAccess
           ? ctx.t.subExpired(date(status.endsAt))
           : status.plan === "trial"
@@ -97,7 +100,11 @@ export const SubscriptionFeature: Feature = ({ settings, run }) => {
           }))
     } catch (e) {
       // Telegram cancels the purchase after 10 s without an answer: say so at once instead.
-      await ctx.answerPreCheckoutQuery(false, { error_message: ctx.t.error }).catch(() => undefined)
+      await ctx
+        .answerPreCheckoutQuery(false, { error_message: ctx.t.error })
+        .catch((e2: unknown) =>
+          run(Effect.logWarning(`answering a failed pre-checkout failed: ${describeError(e2)}`)),
+        )
       throw e
     }
   })
@@ -105,37 +112,76 @@ export const SubscriptionFeature: Feature = ({ settings, run }) => {
   composer.on("message:successful_payment", async (ctx) => {
     const p = ctx.message.successful_payment
     const chargeId = p.telegram_payment_charge_id
+    const from = telegramUserOf(ctx)
     const result = await run(
-      Effect.flatMap(Payments, (payments) =>
-        payments.creditPayment({
-          userId: ctx.from.id,
-          payload: p.invoice_payload,
-          telegramPaymentChargeId: chargeId,
-          providerPaymentChargeId: p.provider_payment_charge_id,
-          currency: p.currency,
-          totalAmount: p.total_amount,
-        }),
-      ).pipe(
-        Effect.catchTag("PaymentError", (e: PaymentError) =>
+      Effect.gen(function* () {
+        // The period needs the payer's row, also when they erased their data (/deleteme)
+        // between the pre-checkout and the payment.
+        if (ctx.user === undefined && from !== undefined) {
+          ctx.user = yield* Effect.flatMap(Users, (u) => u.upsert(from))
+        }
+        return yield* Effect.flatMap(Payments, (payments) =>
+          payments.creditPayment({
+            userId: ctx.from.id,
+            payload: p.invoice_payload,
+            telegramPaymentChargeId: chargeId,
+            providerPaymentChargeId: p.provider_payment_charge_id,
+            currency: p.currency,
+            totalAmount: p.total_amount,
+          }),
+        )
+      }).pipe(
+        Effect.map((credit) => ({ credit })),
+        // The user was charged: whatever went wrong, they and the admins are told, with the
+        // charge id (Telegram will not send this update again).
+        Effect.catchAll((e) =>
           Effect.logError(`a successful payment could not be credited: ${e.message}`).pipe(
-            Effect.as(undefined),
+            Effect.annotateLogs({ userId: ctx.from.id }),
+            Effect.as({ failed: e.message }),
           ),
         ),
       ),
     )
-    if (result === undefined) {
-      await send(ctx, { text: ctx.t.paymentUnmatched(chargeId) })
-      for (const adminId of settings.telegram.adminIds) {
-        await tell(ctx, adminId, (t) => t.paymentUnmatchedToAdmin(ctx.from.id, chargeId), "en")
+    if ("failed" in result) {
+      await send(ctx, { text: ctx.t.paymentNotCredited(chargeId) })
+      await tellAdmins(ctx, settings.telegram.adminIds, (t) =>
+        t.paymentNotCreditedToAdmin(ctx.from.id, chargeId, result.failed),
+      )
+      return
+    }
+    const { credit } = result
+    const until = formatDate(ctx.lang, credit.endsAt)
+    await send(ctx, {
+      text: credit.credited
+        ? ctx.t.paymentThanks(credit.plan, until)
+        : ctx.t.paymentAlreadyCredited(until),
+    })
+  })
+
+  // Telegram posts a `refunded_payment` service message in the payer's chat for every refund:
+  // the ones /refund makes, and any made another way. Whichever records the refund first (this
+  // handler or /refund) revokes the period and tells the payer; the other says nothing more.
+  composer.on("message:refunded_payment", async (ctx) => {
+    const refunded = ctx.message.refunded_payment
+    const chargeId = refunded.telegram_payment_charge_id
+    const recorded = await run(
+      Effect.flatMap(Payments, (p) => p.refund(chargeId)).pipe(Effect.either),
+    )
+    if (Either.isLeft(recorded)) {
+      const error = recorded.left
+      if (error._tag !== "RefundError" || error.reason !== "AlreadyRefunded") {
+        await run(
+          Effect.logWarning(`Telegram reported a refund that was not recorded: ${error.message}`),
+        )
       }
       return
     }
-    const until = formatDate(ctx.lang, result.endsAt)
-    await send(ctx, {
-      text: result.credited
-        ? ctx.t.paymentThanks(result.plan, until)
-        : ctx.t.paymentAlreadyCredited(until),
-    })
+    await run(
+      Effect.logWarning("Telegram reported a refund made outside /refund; recorded it").pipe(
+        Effect.annotateLogs({ userId: recorded.right.userId }),
+      ),
+    )
+    await tellRefunded(ctx, recorded.right, refunded.total_amount)
   })
 
   return composer
