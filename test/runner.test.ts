@@ -187,6 +187,19 @@ describe("bad start-up", () => {
       "DATABASE_URL: is not a postgres:// URL",
     )
     await expectOneLine(
+      {
+        ...baseEnv(),
+        BOT_MODE: "webhook",
+        WEBHOOK_URL: "https://bot.example/hook",
+        WEBHOOK_SECRET: "s3cret",
+        WEBHOOK_PORT: "8080",
+        HTTP_PORT: "8080",
+      },
+      [],
+      2,
+      "WEBHOOK_PORT: must differ from HTTP_PORT (8080)",
+    )
+    await expectOneLine(
       { ...baseEnv(), HTML_SOURCES: "/nonexistent/site.json" },
       [],
       2,

@@ -5,6 +5,7 @@
  * deadline, then the embedded database.
  */
 import { resolve } from "node:path"
+import { BotConfig } from "@flatwatch/bot/BotConfig"
 import * as EmbeddedPostgres from "@flatwatch/db/EmbeddedPostgres"
 import { migrate } from "@flatwatch/db/Migrations"
 import { Data, Deferred, Duration, Effect, Option, Redacted, type Scope } from "effect"
@@ -40,6 +41,22 @@ export const validateConfig = (only: ReadonlyArray<ComponentName>) =>
     RunnerConfig,
     Effect.all([LoggingConfig, ClockOffsetConfig, ...only.map((name) => ComponentConfigs[name])]),
   ).pipe(
+    Effect.tap((runner) =>
+      // The bot's webhook server and the health endpoint run in one process: one port each.
+      only.includes("bot")
+        ? Effect.flatMap(BotConfig, (bot) =>
+            Option.isSome(bot.webhook) &&
+            bot.webhook.value.port !== 0 &&
+            bot.webhook.value.port === runner.httpPort
+              ? Effect.fail(
+                  new InvalidConfiguration({
+                    message: `WEBHOOK_PORT: must differ from HTTP_PORT (${runner.httpPort}), which the health endpoint uses`,
+                  }),
+                )
+              : Effect.void,
+          )
+        : Effect.void,
+    ),
     Effect.mapError((error) =>
       isConfigError(error)
         ? error

@@ -63,7 +63,7 @@ const webhookPort = Config.integer("WEBHOOK_PORT").pipe(
     message: "must be a port number (0-65535)",
     validation: (p) => p >= 0 && p <= 65535,
   }),
-  Config.withDefault(8080),
+  Config.withDefault(8443),
 )
 
 const webhookHost = Config.string("WEBHOOK_HOST").pipe(Config.withDefault("0.0.0.0"))
