@@ -144,7 +144,11 @@ export const storeListings = (
 
     if (seenIds.length > 0) {
       yield* Database.query((db) =>
-        db.update(listings).set({ lastSeenAt: now }).where(inArray(listings.id, seenIds)),
+        // Seen again: no longer missing (a listing the price watch missed came back).
+        db
+          .update(listings)
+          .set({ lastSeenAt: now, missingSince: null })
+          .where(inArray(listings.id, seenIds)),
       )
     }
     for (const change of changed) {
