@@ -336,7 +336,7 @@ export class System {
   }
 
   /**
-   * Resolves with the first finished run of `source` that started after `since` (business
+   * Resolves with the first finished crawl of `source` that started after `since` (business
    * time; default: now). Such a run saw everything the site listed at `since`.
    */
   async waitForRun(
@@ -354,7 +354,8 @@ export class System {
         const [row] = await this.sql<ParserRun[]>`
           select id::int as id, source, outcome::text as outcome, pages, found, new, updated, errors
           from source_runs
-          where source = ${source} and finished_at is not null and started_at > ${since}
+          where source = ${source} and kind = 'crawl' and finished_at is not null
+            and started_at > ${since}
           order by id limit 1`
         return row
       },

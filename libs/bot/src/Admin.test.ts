@@ -171,7 +171,16 @@ test("/stats and /sources report what is in the database", async () => {
   )
   await h.query(
     Database.query((db) =>
-      db.insert(sourceRuns).values({ source: "bayut", startedAt: at, outcome: "blocked" }),
+      db.insert(sourceRuns).values([
+        { source: "bayut", startedAt: at, outcome: "blocked" },
+        // A later price-watch run is not the crawl's outcome.
+        {
+          source: "bayut",
+          kind: "price_watch",
+          startedAt: new Date(at.getTime() + 1000),
+          outcome: "ok",
+        },
+      ]),
     ),
   )
   const sources = await admin.send("/sources")

@@ -88,7 +88,9 @@ export class AdminQueries extends Effect.Service<AdminQueries>()("@flatwatch/bot
                  r.outcome::text as outcome
           from source_state s
           left join lateral (
-            select outcome from source_runs where source = s.source order by started_at desc limit 1
+            -- The crawl's last outcome: price-watch runs do not speak for the source's health.
+            select outcome from source_runs where source = s.source and kind = 'crawl'
+            order by started_at desc limit 1
           ) r on true
           order by s.source
         `,

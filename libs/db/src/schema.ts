@@ -57,6 +57,8 @@ export const deliveryStatus = pgEnum("delivery_status", [
 ])
 export const sourceStatus = pgEnum("source_status", ["ok", "degraded", "blocked"])
 export const sourceRunOutcome = pgEnum("source_run_outcome", ["ok", "empty", "blocked", "failed"])
+/** What a source run did: a crawl of new listings, or a price watch re-reading known ones. */
+export const sourceRunKind = pgEnum("source_run_kind", ["crawl", "price_watch"])
 
 export const users = pgTable("users", {
   /** Telegram user id. */
@@ -204,6 +206,13 @@ export const listings = pgTable(
     postedAt: timestamptz("posted_at"),
     firstSeenAt: timestamptz("first_seen_at").notNull().defaultNow(),
     lastSeenAt: timestamptz("last_seen_at").notNull().defaultNow(),
+    /** When the price watch last asked the source for this listing (found or not). */
+    priceCheckedAt: timestamptz("price_checked_at"),
+    /**
+     * When the price watch first found the listing gone from the source (rented, removed) since
+     * it was last seen; null while the source still has it. Long missing = no longer watched.
+     */
+    missingSince: timestamptz("missing_since"),
     raw: jsonb("raw"),
   },
   (t) => [
@@ -283,6 +292,8 @@ export const sourceRuns = pgTable(
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
     source: text("source").notNull(),
+    /** `crawl` (new listings, moves the cursor) or `price_watch` (known listings re-read). */
+    kind: sourceRunKind("kind").notNull().default("crawl"),
     startedAt: timestamptz("started_at").notNull(),
     finishedAt: timestamptz("finished_at"),
     pages: integer("pages").notNull().default(0),

@@ -1,6 +1,12 @@
 import { describe, expect, test } from "bun:test"
-import { Effect } from "effect"
-import { parseBayutDetailPhone, parseBayutResponse } from "./BayutSource.ts"
+import { Duration, Effect, Redacted } from "effect"
+import {
+  type BayutConfig,
+  bayutIdsQuery,
+  parseBayutDetailPhone,
+  parseBayutResponse,
+} from "./BayutSource.ts"
+import { defaultFetchOptions } from "./Fetcher.ts"
 import type { Listing } from "./Listing.ts"
 import {
   ownFixture,
@@ -138,7 +144,56 @@ test("detail page: the agent phone from the tel: link, past a script with i<3", 
   ).toBeNull()
 })
 
+const idsQueryParams = (ids: ReadonlyArray<string>) => {
+  const config: BayutConfig = {
+    id: "bayut",
+    market: "dubai",
+    apiUrl: "http://127.0.0.1:9",
+    appId: "APP",
+    apiKey: Redacted.make("key"),
+    index: "bayut-production-ads-en",
+    siteUrl: "https://www.bayut.com",
+    hitsPerPage: 25,
+    maxPages: 1,
+    overlap: Duration.minutes(10),
+    initialLookback: Duration.hours(1),
+    detailPages: false,
+    detailConcurrency: 1,
+    fetch: defaultFetchOptions("bayut"),
+  }
+  const body = JSON.parse(bayutIdsQuery(config, ids)) as {
+    requests: Array<{ indexName: string; params: string }>
+  }
+  expect(body.requests).toHaveLength(1)
+  expect(body.requests[0]?.indexName).toBe("bayut-production-ads-en")
+  return new URLSearchParams(body.requests[0]?.params)
+}
+
+test("the price watch's query: the listings by externalID, quoted, all on one page", () => {
+  const params = idsQueryParams(["4711777", "6342399", 'we"ird\\'])
+  expect(params.get("filters")).toBe(
+    'externalID:"4711777" OR externalID:"6342399" OR externalID:"we\\"ird\\\\"',
+  )
+  expect(params.get("hitsPerPage")).toBe("3")
+  expect(params.get("page")).toBe("0")
+  // No createdAt bound: a listing is found however old it is.
+  expect(params.get("numericFilters")).toBeNull()
+})
+
 describe.skipIf(!sharedFixturesPresent)("Bayut contract (real captures)", () => {
+  test("the id stored for a listing is the hit's externalID (a string), not its objectID: the price watch filters on it", async () => {
+    const body = await sharedFixture("bayut/rent_hits_a.algolia.json")
+    const hits = (JSON.parse(body) as { hits: Array<Record<string, unknown>> }).hits
+    const page = listingsOf(body)
+    expect(page.listings.map((l) => l.externalId)).toEqual(
+      hits.map((h) => {
+        expect(typeof h.externalID).toBe("string")
+        expect(h.objectID).not.toBe(h.externalID)
+        return String(h.externalID)
+      }),
+    )
+  })
+
   test("rentals: 25 listings, monthly prices, every field a user sees", async () => {
     const page = listingsOf(await sharedFixture("bayut/rent_hits_a.algolia.json"))
     expect(page.listings).toHaveLength(25)

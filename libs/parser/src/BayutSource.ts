@@ -16,6 +16,7 @@ import {
   type Candidate,
   cleanText,
   formatIssues,
+  type Listing,
   monthlyPrice,
   PageResult,
   RentPeriod,
@@ -23,7 +24,14 @@ import {
   validateCandidates,
 } from "./Listing.ts"
 import { ParserMetrics } from "./ParserMetrics.ts"
-import { type Crawl, CrawlAccumulator, type CrawlContext, type Source } from "./Source.ts"
+import {
+  type Crawl,
+  CrawlAccumulator,
+  type CrawlContext,
+  type CrawlInvalid,
+  type Recheck,
+  type Source,
+} from "./Source.ts"
 
 export const BAYUT_SITE = "https://www.bayut.com"
 const SQFT_TO_M2 = 0.09290304
@@ -415,8 +423,12 @@ export interface BayutConfig {
   /** Fetch the HTML page of new listings that have no phone in the API. */
   readonly detailPages: boolean
   readonly detailConcurrency: number
+  /** Listings asked for per API request by the price watch (`recheck`); default 50. */
+  readonly watchBatchSize?: number
   readonly fetch: FetchOptions
 }
+
+const DEFAULT_WATCH_BATCH = 50
 
 /** The Algolia query for one page: rentals created after `after` (epoch seconds), newest first. */
 export const bayutQuery = (config: BayutConfig, page: number, after: number) => {
@@ -429,6 +441,36 @@ export const bayutQuery = (config: BayutConfig, page: number, after: number) => 
   })
   return JSON.stringify({ requests: [{ indexName: config.index, params: params.toString() }] })
 }
+
+/** A value in an Algolia filter expression: always quoted, quotes and backslashes escaped. */
+const filterValue = (value: string) => `"${value.replace(/["\\]/g, "\\$&")}"`
+
+/**
+ * The Algolia query for the listings with these external ids (the price watch): one page large
+ * enough to hold them all, whatever their purpose (a hit that is no longer a rental is then
+ * skipped by the parser, and the listing counts as gone).
+ */
+export const bayutIdsQuery = (config: BayutConfig, externalIds: ReadonlyArray<string>) => {
+  const params = new URLSearchParams({
+    query: "",
+    hitsPerPage: String(Math.max(1, externalIds.length)),
+    page: "0",
+    filters: externalIds.map((id) => `externalID:${filterValue(id)}`).join(" OR "),
+  })
+  return JSON.stringify({ requests: [{ indexName: config.index, params: params.toString() }] })
+}
+
+/** A POST to the Algolia multi-query endpoint. */
+const algoliaRequest = (config: BayutConfig, body: string) => ({
+  url: `${config.apiUrl}/1/indexes/*/queries`,
+  method: "POST" as const,
+  headers: {
+    "content-type": "application/json",
+    "x-algolia-application-id": config.appId,
+    "x-algolia-api-key": Redacted.value(config.apiKey),
+  },
+  body,
+})
 
 const crawlBayut =
   (config: BayutConfig) =>
@@ -444,19 +486,7 @@ const crawlBayut =
       let complete = false
       for (let page = 0; page < config.maxPages; page++) {
         const response = yield* Effect.either(
-          fetcher.fetch(
-            {
-              url: `${config.apiUrl}/1/indexes/*/queries`,
-              method: "POST",
-              headers: {
-                "content-type": "application/json",
-                "x-algolia-application-id": config.appId,
-                "x-algolia-api-key": Redacted.value(config.apiKey),
-              },
-              body: bayutQuery(config, page, after),
-            },
-            config.fetch,
-          ),
+          fetcher.fetch(algoliaRequest(config, bayutQuery(config, page, after)), config.fetch),
         )
         if (response._tag === "Left") {
           const e = response.left
@@ -542,6 +572,73 @@ const addPhones = (config: BayutConfig, acc: CrawlAccumulator, context: CrawlCon
     )
   })
 
+/**
+ * The price watch's read: asks Algolia for the given listings by `externalID`, in batches of
+ * `watchBatchSize`, one request after another (the Fetcher's politeness, retries and block
+ * handling apply). Stops at the first blocked or failed request; what the earlier requests read
+ * is kept, and only the ids of answered requests are `answered`.
+ */
+const recheckBayut =
+  (config: BayutConfig) =>
+  (externalIds: ReadonlyArray<string>): Effect.Effect<Recheck, never, Fetcher> =>
+    Effect.gen(function* () {
+      const fetcher = yield* Fetcher
+      const size = config.watchBatchSize ?? DEFAULT_WATCH_BATCH
+      const found = new Map<string, Listing>()
+      const answered: Array<string> = []
+      const invalid: Array<CrawlInvalid> = []
+      let requests = 0
+      let errors = 0
+      const result = (outcome: Recheck["outcome"], error?: string): Recheck => ({
+        outcome,
+        requests,
+        listings: [...found.values()],
+        answered,
+        invalid,
+        errors,
+        ...(error === undefined ? {} : { error }),
+      })
+      for (let start = 0; start < externalIds.length; start += size) {
+        const batch = externalIds.slice(start, start + size)
+        const response = yield* Effect.either(
+          fetcher.fetch(algoliaRequest(config, bayutIdsQuery(config, batch)), config.fetch),
+        )
+        if (response._tag === "Left") {
+          const e = response.left
+          return result(e.reason === "Blocked" ? "blocked" : "failed", `${e.message} (${e.url})`)
+        }
+        requests++
+        const parsed = parseBayutResponse(response.right.body, {
+          source: config.id,
+          market: config.market,
+          siteUrl: config.siteUrl,
+        })
+        if (parsed.result._tag === "Blocked") return result("blocked", parsed.result.reason)
+        if (parsed.unrecognised !== undefined) {
+          return result("failed", `request ${requests}: ${parsed.unrecognised}`)
+        }
+        const asked = new Set(batch)
+        if (parsed.result._tag === "Listings") {
+          for (const listing of parsed.result.listings) {
+            if (asked.has(listing.externalId)) found.set(listing.externalId, listing)
+          }
+          for (const card of parsed.result.invalid) invalid.push({ ...card, page: requests })
+        }
+        if (parsed.hasMore) {
+          // More hits than ids asked: the page may have left some of them out, so only those
+          // it holds count as answered (none is taken as gone).
+          errors++
+          answered.push(...batch.filter((id) => found.has(id)))
+          yield* Effect.logWarning(
+            `an id query for ${batch.length} listings has more than one page of hits`,
+          )
+        } else {
+          answered.push(...batch)
+        }
+      }
+      return result("ok")
+    })
+
 /** The Bayut source (Dubai rentals) over its Algolia search API. */
 export const bayutSource = (config: BayutConfig): Source => ({
   id: config.id,
@@ -555,4 +652,5 @@ export const bayutSource = (config: BayutConfig): Source => ({
       }).result,
     ),
   crawl: crawlBayut(config),
+  recheck: recheckBayut(config),
 })

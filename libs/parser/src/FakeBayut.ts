@@ -33,6 +33,12 @@ const requestParams = (body: string): string => {
   }
 }
 
+/** The ids of an Algolia filter such as `externalID:"1" OR externalID:"2"` (empty: no id filter). */
+const filteredIds = (filters: string): Array<string> =>
+  [...filters.matchAll(/externalID:"((?:[^"\\]|\\.)*)"/g)].map((m) =>
+    (m[1] ?? "").replace(/\\(.)/g, "$1"),
+  )
+
 /** The Algolia hit for a fake listing, shaped like the captured real ones. */
 export const bayutHit = (l: FakeBayutListing) => ({
   id: Number(l.id) + 1_000_000,
@@ -70,20 +76,23 @@ export const bayutHit = (l: FakeBayutListing) => ({
 
 /**
  * For tests and benchmarks: Bayut's Algolia search API and listing pages on a local port. It
- * answers `POST /1/indexes/* /queries` like Algolia (rentals filter, `createdAt>N`, newest first,
- * paged) from `listings`, and `GET /property/details-<id>.html` with a page holding the listing's
- * `detailPhone`. `override` queues raw answers (a 403, a 500, a challenge page) for the next API
- * requests, `overridePage` for the next requests of one page.
+ * answers `POST /1/indexes/* /queries` like Algolia (rentals filter, `createdAt>N`, an
+ * `externalID:"…" OR …` filter, newest first, paged) from `listings`, and
+ * `GET /property/details-<id>.html` with a page holding the listing's `detailPhone`. `override`
+ * queues raw answers (a 403, a 500, a challenge page) for the next API requests, `overridePage`
+ * for the next requests of one page; `hold` keeps API requests waiting.
  */
 export class FakeBayut {
   listings: Array<FakeBayutListing> = []
   private readonly overrides: Array<FixtureResponse> = []
   private readonly pageOverrides = new Map<number, Array<FixtureResponse>>()
+  private gate: Promise<void> | undefined
   readonly site: FixtureSite
 
   private constructor() {
     this.site = FixtureSite.start()
-    this.site.on("/1/indexes/*/queries", (request) => {
+    this.site.on("/1/indexes/*/queries", async (request) => {
+      if (this.gate !== undefined) await this.gate
       const page = Number(new URLSearchParams(requestParams(request.body)).get("page") ?? "0")
       const override = this.overrides.shift() ?? this.pageOverrides.get(page)?.shift()
       return override ?? this.answer(request.body)
@@ -115,6 +124,29 @@ export class FakeBayut {
     return this.site.requestsTo("/1/indexes/*/queries").length
   }
 
+  /** The ids asked for by each API request that filtered by `externalID` (the price watch). */
+  get idQueries(): Array<Array<string>> {
+    return this.site
+      .requestsTo("/1/indexes/*/queries")
+      .map((r) => filteredIds(new URLSearchParams(requestParams(r.body)).get("filters") ?? ""))
+      .filter((ids) => ids.length > 0)
+  }
+
+  /**
+   * API requests (already recorded in `site.requests`) wait without an answer until the returned
+   * function is called: a request in flight, for tests of what runs meanwhile.
+   */
+  hold(): () => void {
+    let release = () => {}
+    this.gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    return () => {
+      this.gate = undefined
+      release()
+    }
+  }
+
   /** The next API requests get these answers, in order, before normal service resumes. */
   override(...responses: ReadonlyArray<FixtureResponse>): void {
     this.overrides.push(...responses)
@@ -130,10 +162,16 @@ export class FakeBayut {
     const page = Number(params.get("page") ?? "0")
     const perPage = Number(params.get("hitsPerPage") ?? "25")
     const after = Number(/createdAt>(\d+)/.exec(params.get("numericFilters") ?? "")?.[1] ?? "0")
-    const rentalsOnly = (params.get("filters") ?? "").includes("for-rent")
+    const filters = params.get("filters") ?? ""
+    const rentalsOnly = filters.includes("for-rent")
+    const ids = filteredIds(filters)
+    const only = ids.length === 0 ? undefined : new Set(ids)
     const matching = this.listings
       .filter(
-        (l) => l.createdAt > after && (!rentalsOnly || (l.purpose ?? "for-rent") === "for-rent"),
+        (l) =>
+          l.createdAt > after &&
+          (!rentalsOnly || (l.purpose ?? "for-rent") === "for-rent") &&
+          (only === undefined || only.has(l.id)),
       )
       .sort((a, b) => b.createdAt - a.createdAt)
     const hits = matching.slice(page * perPage, (page + 1) * perPage).map(bayutHit)

@@ -144,7 +144,11 @@ export const storeListings = (
 
     if (seenIds.length > 0) {
       yield* Database.query((db) =>
-        db.update(listings).set({ lastSeenAt: now }).where(inArray(listings.id, seenIds)),
+        // Seen again: no longer missing (a listing the price watch missed came back).
+        db
+          .update(listings)
+          .set({ lastSeenAt: now, missingSince: null })
+          .where(inArray(listings.id, seenIds)),
       )
     }
     for (const change of changed) {
@@ -159,16 +163,24 @@ export const storeListings = (
           .where(eq(listings.id, change.id)),
       )
     }
-    if (changed.length > 0) {
-      yield* Database.query((db) =>
-        db
-          .insert(listingPrices)
-          .values(changed.map((c) => ({ listingId: c.id, price: c.listing.price, seenAt: now }))),
-      )
-    }
-    const priceDrops = changed
-      .filter((c) => c.listing.price < c.oldPrice)
-      .map((c) => ({ listingId: c.id, oldPrice: c.oldPrice, newPrice: c.listing.price }))
+    const priceRows =
+      changed.length === 0
+        ? []
+        : yield* Database.query((db) =>
+            db
+              .insert(listingPrices)
+              .values(
+                changed.map((c) => ({ listingId: c.id, price: c.listing.price, seenAt: now })),
+              )
+              .returning({ id: listingPrices.id, listingId: listingPrices.listingId }),
+          )
+    const priceIds = new Map(priceRows.map((r) => [r.listingId, r.id]))
+    const priceDrops = changed.flatMap((c) => {
+      const priceId = priceIds.get(c.id)
+      return c.listing.price < c.oldPrice && priceId !== undefined
+        ? [{ listingId: c.id, oldPrice: c.oldPrice, newPrice: c.listing.price, priceId }]
+        : []
+    })
 
     // A drop can bring a listing into someone's price range: it is new to them.
     const queuedListing = yield* queueListingAlerts(

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
-import { deliveries, filters, listings, subscriptions, users } from "@flatwatch/db/schema"
+import {
+  deliveries,
+  filters,
+  listingPrices,
+  listings,
+  subscriptions,
+  users,
+} from "@flatwatch/db/schema"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
 import { eq } from "drizzle-orm"
 import { Effect, ManagedRuntime } from "effect"
@@ -236,7 +243,7 @@ describe("matching in SQL", () => {
     })
   })
 
-  test("price drop: users who got the listing and still match; once per new price", async () => {
+  test("price drop: users who got the listing and still match; once per price change", async () => {
     for (const id of [1, 2, 3]) await run(insertUser(paying(id)))
     await run(insertFilter(1, anyFilter))
     await run(insertFilter(2, { ...anyFilter, priceMax: 8000 }))
@@ -265,14 +272,23 @@ describe("matching in SQL", () => {
         ]),
       ),
     )
-    const drop = { listingId: listing, oldPrice: 12000, newPrice: 9000 }
+    const [change] = await run(
+      Database.query((db) =>
+        db
+          .insert(listingPrices)
+          .values({ listingId: listing, price: 9000, seenAt: NOW })
+          .returning({ id: listingPrices.id }),
+      ),
+    )
+    const priceId = change?.id ?? -1
+    const drop = { listingId: listing, oldPrice: 12000, newPrice: 9000, priceId }
     expect(await run(queuePriceDropAlerts([drop], NOW))).toBe(1)
     expect(await run(queuePriceDropAlerts([drop], NOW))).toBe(0)
     const rows = await run(queued("price_drop"))
     expect(rows).toHaveLength(1)
     expect(rows[0]).toMatchObject({
       userId: 1,
-      dedupeKey: `price_drop:1:${listing}:9000`,
+      dedupeKey: `price_drop:1:${listing}:${priceId}`,
       payload: { oldPrice: 12000, newPrice: 9000 },
     })
   })

@@ -200,12 +200,16 @@ export interface PriceDrop {
   readonly listingId: number
   readonly oldPrice: number
   readonly newPrice: number
+  /** The `listing_prices` row that recorded this change: the alert's identity. */
+  readonly priceId: number
 }
 
 /**
  * Queues a `price_drop` alert ({oldPrice, newPrice}) for each user who already got the listing
  * (its `listing` alert was sent or is being sent) and whose filters still match it. Idempotent
- * per (user, listing, new price).
+ * per (user, price change): the key names the `listing_prices` row
+ * (`price_drop:<user>:<listing>:<priceId>`), so queuing one change twice alerts once, while a
+ * later drop to a price seen before (9000 -> 8000 -> 9000 -> 8000) alerts again.
  */
 export const queuePriceDropAlerts = (
   drops: ReadonlyArray<PriceDrop>,
@@ -222,8 +226,9 @@ export const queuePriceDropAlerts = (
             select * from unnest(
               ${sql.array(ids)}::bigint[],
               ${sql.array(drops.map((d) => d.oldPrice))}::int[],
-              ${sql.array(drops.map((d) => d.newPrice))}::int[]
-            ) as t(listing_id, old_price, new_price)
+              ${sql.array(drops.map((d) => d.newPrice))}::int[],
+              ${sql.array(drops.map((d) => d.priceId))}::bigint[]
+            ) as t(listing_id, old_price, new_price, price_id)
           ),
           recipients as (
             select distinct d.user_id, d.listing_id
@@ -236,7 +241,7 @@ export const queuePriceDropAlerts = (
           select distinct on (c.user_id, c.listing_id)
             c.user_id, c.chat_id, 'price_drop', c.listing_id, c.filter_id,
             jsonb_build_object('oldPrice', dr.old_price, 'newPrice', dr.new_price),
-            'price_drop:' || c.user_id || ':' || c.listing_id || ':' || dr.new_price,
+            'price_drop:' || c.user_id || ':' || c.listing_id || ':' || dr.price_id,
             ${at}::timestamptz
           from candidates c
           join recipients r on r.user_id = c.user_id and r.listing_id = c.listing_id

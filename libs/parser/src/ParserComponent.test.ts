@@ -3,13 +3,14 @@ import { Database } from "@flatwatch/db/Database"
 import {
   deliveries,
   filters,
+  listings,
   sourceRuns,
   sourceState,
   subscriptions,
   users,
 } from "@flatwatch/db/schema"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
-import { asc, eq } from "drizzle-orm"
+import { and, asc, eq } from "drizzle-orm"
 import { ConfigProvider, Effect, Exit, Layer, ManagedRuntime, Metric, Scope } from "effect"
 import { FakeBayut } from "./FakeBayut.ts"
 import * as ParserComponent from "./ParserComponent.ts"
@@ -123,6 +124,63 @@ describe("ParserComponent.scrapeLayer", () => {
     // Absence can only be observed over time: longer than one cron period.
     await Bun.sleep(1_200)
     expect(fake.apiRequests).toBe(requests)
+  })
+
+  test("runs Bayut's price watch on its own cron: a delivered listing's price drop becomes a price_drop alert", async () => {
+    await db(
+      Database.query(async (q) => {
+        await q.insert(users).values({ id: 7, chatId: 7 })
+        await q.insert(subscriptions).values({
+          userId: 7,
+          plan: "month",
+          startsAt: new Date(Date.now() - 86_400_000),
+          endsAt: new Date(Date.now() + 86_400_000),
+        })
+        await q.insert(filters).values({ userId: 7, name: "any", market: "dubai" })
+      }),
+    )
+    const alertsFor = (kind: "listing" | "price_drop") =>
+      db(
+        Database.query((q) =>
+          q
+            .select({ userId: deliveries.userId, payload: deliveries.payload })
+            .from(deliveries)
+            .innerJoin(listings, eq(listings.id, deliveries.listingId))
+            .where(and(eq(deliveries.kind, kind), eq(listings.externalId, "77")))
+            .orderBy(asc(deliveries.userId)),
+        ),
+      )
+    fake.listings = [{ id: "77", createdAt: Math.floor(Date.now() / 1000) - 30, price: 9000 }]
+    // The crawl runs once at start-up only; the watch every second.
+    const component = await start({
+      BAYUT_CRON: "0 0 1 1 *",
+      BAYUT_PRICE_WATCH_CRON: "* * * * * *",
+    })
+    try {
+      await until("the listing alerts", async () => (await alertsFor("listing")).length === 2)
+      await db(
+        Database.query((q) =>
+          q
+            .update(deliveries)
+            .set({ status: "sent", sentAt: new Date(Date.now() - 86_400_000) })
+            .where(eq(deliveries.kind, "listing")),
+        ),
+      )
+      fake.listings = [{ id: "77", createdAt: Math.floor(Date.now() / 1000) - 30, price: 8000 }]
+      await until("the price drop", async () => (await alertsFor("price_drop")).length === 2)
+      expect(await alertsFor("price_drop")).toEqual([
+        { userId: 1, payload: { oldPrice: 9000, newPrice: 8000 } },
+        { userId: 7, payload: { oldPrice: 9000, newPrice: 8000 } },
+      ])
+      const watchRuns = await db(
+        Database.query((q) =>
+          q.select().from(sourceRuns).where(eq(sourceRuns.kind, "price_watch")),
+        ),
+      )
+      expect(watchRuns.some((r) => r.outcome === "ok" && r.updated === 1)).toBe(true)
+    } finally {
+      await component.stop()
+    }
   })
 
   test("ticks never overlap: a slow run makes the next ticks skip", async () => {

@@ -124,6 +124,57 @@ describe("parser configuration", () => {
     expect(await problem({ ...avito, AVITO_DEGRADED_AFTER: "0" })).toContain("AVITO_DEGRADED_AFTER")
   })
 
+  test("Bayut's price watch: hourly by default, its own cron and size, or off", async () => {
+    const watchOf = async (env: Record<string, string>) => {
+      const watch = (await ok({ ...bayutKeys, ...env })).sources[0]?.priceWatch
+      return watch === undefined
+        ? undefined
+        : {
+            cron: watch.cron,
+            windowDays: Duration.toHours(watch.settings.window) / 24,
+            goneAfterDays: Duration.toHours(watch.settings.goneAfter) / 24,
+            maxListings: watch.settings.maxListings,
+          }
+    }
+    expect(await watchOf({})).toEqual({
+      cron: "25 * * * *",
+      windowDays: 30,
+      goneAfterDays: 3,
+      maxListings: 1000,
+    })
+    expect(
+      await watchOf({
+        BAYUT_PRICE_WATCH_CRON: "*/30 * * * *",
+        BAYUT_PRICE_WATCH_BATCH: "20",
+        BAYUT_PRICE_WATCH_MAX_BATCHES: "3",
+        PARSER_PRICE_WATCH_WINDOW: "7 days",
+        PARSER_PRICE_WATCH_GONE_AFTER: "1 day",
+      }),
+    ).toEqual({ cron: "*/30 * * * *", windowDays: 7, goneAfterDays: 1, maxListings: 60 })
+    expect(await watchOf({ BAYUT_PRICE_WATCH_ENABLED: "false" })).toBeUndefined()
+    expect(await problem({ ...bayutKeys, BAYUT_PRICE_WATCH_CRON: "hourly" })).toContain(
+      "BAYUT_PRICE_WATCH_CRON",
+    )
+    expect(await problem({ ...bayutKeys, BAYUT_PRICE_WATCH_BATCH: "5000" })).toContain(
+      "BAYUT_PRICE_WATCH_BATCH",
+    )
+    expect(await problem({ ...bayutKeys, BAYUT_PRICE_WATCH_MAX_BATCHES: "0" })).toContain(
+      "BAYUT_PRICE_WATCH_MAX_BATCHES",
+    )
+    expect(await problem({ ...bayutKeys, PARSER_PRICE_WATCH_WINDOW: "a month" })).toContain(
+      "PARSER_PRICE_WATCH_WINDOW",
+    )
+    // Avito cannot be asked for listings by id: it has no watch.
+    const avito = await ok({
+      BAYUT_ENABLED: "false",
+      AVITO_ENABLED: "true",
+      AVITO_URLS: "https://www.avito.ru/moskva/kvartiry",
+      AVITO_MARKET: "moskva",
+    })
+    expect(avito.sources[0]?.priceWatch).toBeUndefined()
+    expect(avito.sources[0]?.source.recheck).toBeUndefined()
+  })
+
   test("bad values name their variable", async () => {
     expect(await problem({ ...bayutKeys, BAYUT_CRON: "soon" })).toContain("BAYUT_CRON")
     expect(await problem({ ...bayutKeys, BAYUT_BASE_URL: "ftp://x" })).toContain("BAYUT_BASE_URL")

@@ -6,15 +6,23 @@ import { BAYUT_SITE, bayutSource } from "./BayutSource.ts"
 import { DEFAULT_USER_AGENT, type FetchOptions } from "./Fetcher.ts"
 import { htmlSource } from "./HtmlSource.ts"
 import { HtmlSourceConfigError, loadHtmlSourceConfig } from "./HtmlSourceConfig.ts"
+import type { PriceWatchSettings } from "./PriceWatch.ts"
 import type { Source } from "./Source.ts"
 import type { HealthPolicy } from "./SourceHealth.ts"
 import type { RunSettings } from "./SourceRun.ts"
 
-/** A source with its schedule and health policy. */
+/** The price watch of a source: its own cron, and what it looks at. */
+export interface PriceWatchSchedule {
+  readonly cron: string
+  readonly settings: PriceWatchSettings
+}
+
+/** A source with its schedule and health policy (and its price watch, if it has one). */
 export interface ScheduledSource {
   readonly source: Source
   readonly cron: string
   readonly policy: HealthPolicy
+  readonly priceWatch?: PriceWatchSchedule
 }
 
 export interface ParserConfig {
@@ -128,6 +136,8 @@ const shared = Config.all({
   degradedAfter: int("PARSER_DEGRADED_AFTER", 1, 10_000, 5),
   blockedBackoff: duration("PARSER_BLOCKED_BACKOFF", "1 minute"),
   maxBlockedBackoff: duration("PARSER_BLOCKED_BACKOFF_MAX", "1 hour"),
+  priceWatchWindow: duration("PARSER_PRICE_WATCH_WINDOW", "30 days"),
+  priceWatchGoneAfter: duration("PARSER_PRICE_WATCH_GONE_AFTER", "3 days"),
 })
 type Shared = Config.Config.Success<typeof shared>
 
@@ -190,6 +200,11 @@ const bayut = (s: Shared) =>
       detailConcurrency: int("BAYUT_DETAIL_CONCURRENCY", 1, 16, 2),
       fetch: siteSettings("BAYUT", "en-US,en;q=0.9"),
       degradedAfter: boundedInt("BAYUT_DEGRADED_AFTER", 1, 10_000).pipe(Config.withDefault(30)),
+      priceWatch: Config.boolean("BAYUT_PRICE_WATCH_ENABLED").pipe(Config.withDefault(true)),
+      // An odd minute: the default crawl runs on even ones.
+      priceWatchCron: cronPattern("BAYUT_PRICE_WATCH_CRON").pipe(Config.withDefault("25 * * * *")),
+      priceWatchBatch: int("BAYUT_PRICE_WATCH_BATCH", 1, 1000, 50),
+      priceWatchMaxBatches: int("BAYUT_PRICE_WATCH_MAX_BATCHES", 1, 1000, 20),
     })
     const source = bayutSource({
       id: "bayut",
@@ -205,6 +220,7 @@ const bayut = (s: Shared) =>
       initialLookback: c.initialLookback,
       detailPages: c.detailPages,
       detailConcurrency: c.detailConcurrency,
+      watchBatchSize: c.priceWatchBatch,
       fetch: fetchOptions(s, "bayut", c.fetch),
     })
     // Zero new listings for an hour is normal at night with a cursor: a higher default than
@@ -213,6 +229,18 @@ const bayut = (s: Shared) =>
       source,
       cron: c.cron,
       policy: policy(s, Option.some(c.degradedAfter)),
+      ...(c.priceWatch
+        ? {
+            priceWatch: {
+              cron: c.priceWatchCron,
+              settings: {
+                window: s.priceWatchWindow,
+                goneAfter: s.priceWatchGoneAfter,
+                maxListings: c.priceWatchBatch * c.priceWatchMaxBatches,
+              },
+            },
+          }
+        : {}),
     })
   })
 

@@ -44,6 +44,23 @@ const lastRunMs = Metric.gauge("parser_run_duration_ms", {
   description: "Duration of the last run of the source, in milliseconds",
 })
 
+const watchChecked = Metric.counter("parser_price_watch_checked_total", {
+  description: "Listings the price watch asked the source about and got an answer for",
+  incremental: true,
+})
+const watchChanged = Metric.counter("parser_price_watch_changed_total", {
+  description: "Listings whose price the price watch found changed",
+  incremental: true,
+})
+const watchMissing = Metric.counter("parser_price_watch_missing_total", {
+  description: "Watched listings the source no longer has (rented or removed)",
+  incremental: true,
+})
+const watchRuns = Metric.counter("parser_price_watch_runs_total", {
+  description: "Price watch runs by outcome",
+  incremental: true,
+})
+
 /** Status codes for the `parser_source_status` gauge. */
 export const STATUS_CODE = { ok: 0, degraded: 1, blocked: 2 } as const
 
@@ -63,4 +80,9 @@ export const ParserMetrics = {
   fetchRetries: (source: string) => retries.pipe(Metric.tagged("source", source)),
   status: (source: string) => status.pipe(Metric.tagged("source", source)),
   lastRunMs: (source: string) => lastRunMs.pipe(Metric.tagged("source", source)),
+  watchChecked: (source: string) => watchChecked.pipe(Metric.tagged("source", source)),
+  watchChanged: (source: string) => watchChanged.pipe(Metric.tagged("source", source)),
+  watchMissing: (source: string) => watchMissing.pipe(Metric.tagged("source", source)),
+  watchRuns: (source: string, outcome: string) =>
+    watchRuns.pipe(Metric.tagged("source", source), Metric.tagged("outcome", outcome)),
 } as const

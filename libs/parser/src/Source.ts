@@ -44,15 +44,36 @@ export interface Crawl {
 }
 
 /**
+ * What a price-watch read of known listings found. `answered` are the asked ids the source
+ * answered for (found, invalid or absent): only they may be taken as gone when they are not in
+ * `listings`; ids of requests that were blocked or failed, or never sent, are not in it.
+ */
+export interface Recheck {
+  /** `ok` when every request was answered; `blocked`/`failed` stop at the first such request. */
+  readonly outcome: "ok" | "blocked" | "failed"
+  readonly requests: number
+  /** The current state of the asked listings the source still has. */
+  readonly listings: ReadonlyArray<Listing>
+  readonly answered: ReadonlyArray<string>
+  readonly invalid: ReadonlyArray<CrawlInvalid>
+  readonly error?: string
+  /** Non-fatal errors (an answer that may have left some ids out). */
+  readonly errors: number
+}
+
+/**
  * A listing source. `crawl` fetches and parses one run's pages; `parse` turns one saved page into
  * a result without any I/O (the ops command and the contract tests use it). `parse` takes the
- * page's URL so relative links become absolute.
+ * page's URL so relative links become absolute. `recheck` (optional: only sources that can ask
+ * for listings by id cheaply have it) reads the current state of known listings by external id,
+ * for the price watch.
  */
 export interface Source {
   readonly id: string
   readonly market: string
   readonly crawl: (context: CrawlContext) => Effect.Effect<Crawl, DatabaseError, Fetcher>
   readonly parse: (body: string, pageUrl?: string) => Effect.Effect<PageResult>
+  readonly recheck?: (externalIds: ReadonlyArray<string>) => Effect.Effect<Recheck, never, Fetcher>
 }
 
 /** Collects pages into a `Crawl`; a listing seen on two pages counts once (the first). */

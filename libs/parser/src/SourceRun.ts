@@ -49,7 +49,8 @@ const failedCrawl = (error: string): Crawl => ({
   error,
 })
 
-const describeCause = (cause: Cause.Cause<unknown>): string => {
+/** A cause's first line, for `source_runs.error` and logs. */
+export const describeCause = (cause: Cause.Cause<unknown>): string => {
   const failure = Cause.failureOption(cause)
   if (Option.isSome(failure)) {
     const e = failure.value as { message?: unknown }
@@ -229,7 +230,8 @@ const runLocked = (source: Source, settings: RunSettings) =>
     })
   })
 
-const finishRun = (
+/** Records the end of a `source_runs` row (outcome, error, counts). */
+export const finishRun = (
   runId: number,
   values: {
     readonly outcome: CrawlOutcome
