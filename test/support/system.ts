@@ -432,12 +432,22 @@ export class SystemUser {
 
   /**
    * Sends a text (a /command when it starts with `/`) and resolves with the bot's first new
-   * message after it.
+   * message after it that `isAnswer` accepts (default: any). A subscriber whose alerts are
+   * flowing gets them in the same chat, so a test that sends while alerts flow says which
+   * message answers it (e.g. `(m) => m.method === "sendMessage"`).
    */
-  async send(text: string, timeoutMs = WAIT_MS): Promise<ChatMessage> {
+  async send(
+    text: string,
+    timeoutMs = WAIT_MS,
+    isAnswer: (m: ChatMessage) => boolean = () => true,
+  ): Promise<ChatMessage> {
     const mark = this.mark()
     this.system.fake.injectMessage(SYSTEM_TOKEN, this.from, text)
-    return this.waitInChat(`an answer to “${text}”`, () => this.messages()[mark], timeoutMs)
+    return this.waitInChat(
+      `an answer to “${text}”`,
+      () => this.messagesSince(mark).find(isAnswer),
+      timeoutMs,
+    )
   }
 
   /**
