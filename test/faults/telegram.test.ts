@@ -11,9 +11,9 @@
  * Expected: both senders (parser: listing alerts; subscriptions: notices) back off or pause, lose
  * nothing and send nothing twice (the fake delivers nothing it answered with an error). The bot
  * gets what users sent meanwhile and answers it once Telegram is back. A bot rejected while
- * running restarts its own polling with backoff (the component does not crash: the runner's
- * restart counter stays 0); a bot rejected at start fails to start and the runner restarts it
- * with backoff (1 s, 2 s, 4 s, ...), visible in /metrics, /readyz and the log; the parser and
+ * running stops its component (a 401 from `getUpdates` will not pass by retrying polling), and a
+ * bot rejected at start fails to start: either way the runner restarts the bot component with
+ * backoff (1 s, 2 s, 4 s, ...), visible in /metrics, /readyz and the log; the parser and
  * subscriptions components keep sending meanwhile.
  */
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test"
@@ -195,7 +195,7 @@ test.concurrent("a 429 storm: both senders pause for retry_after and resume; not
   )
 })
 
-test.concurrent("rejected while running: the bot restarts its polling with backoff, the others keep sending, the bot answers once accepted", async () => {
+test.concurrent("rejected while running: the bot component stops, the runner restarts it with backoff while the others keep sending, the bot answers once accepted", async () => {
   const system = await System.start()
   systems.push(system)
   await system.startRunner()
@@ -205,19 +205,25 @@ test.concurrent("rejected while running: the bot restarts its polling with backo
 
   reject.on = true
   const since = system.logs().length
-  // Ends the long poll accepted before; the next ones are refused.
+  // Ends the long poll accepted before; the next one is refused.
   await system.user(70_998, { language_code: "en" }).send("/start")
+  const restartsOf = async (c: string) =>
+    (await system.metric("flatwatch_component_restarts_total", { component: c })) ?? 0
   await system.waitFor(
-    "the bot to fail its polling twice",
-    () =>
-      system
-        .logs()
-        .slice(since)
-        .filter((l) => l.message.includes("restarting long polling")).length >= 2
-        ? true
-        : undefined,
-    20_000,
+    "the runner to restart the bot component twice",
+    async () => ((await restartsOf("bot")) >= 2 ? true : undefined),
+    30_000,
   )
+  const readyz = (await (await system.runner?.get("/readyz"))?.json()) as {
+    ready: boolean
+    components: Array<{ name: string; ready: boolean; lastError: string }>
+  }
+  expect(readyz.ready).toBe(false)
+  expect(readyz.components.find((c) => c.name === "bot")?.lastError).toContain(
+    "BOT_TOKEN was rejected",
+  )
+
+  // Meanwhile the other components send, and are not restarted.
   const users = await seedBacklog(system, {
     firstUser: 70_001,
     users: 10,
@@ -227,23 +233,28 @@ test.concurrent("rejected while running: the bot restarts its polling with backo
   await seedNotices(system, users, "rejected")
   await waitAllSent(system, 20, 30_000)
   const refusedWhileDown = reject.refused
-  const stillReady = (await system.runner?.get("/readyz"))?.status
-  expect(await restarts(system)).toEqual({ bot: 0, parser: 0, subscriptions: 0 })
-
-  reject.on = false
-  const upAt = Date.now()
-  const answer = await renter.send("/help", 90_000)
-  const backMs = Date.now() - upAt
-  expect(visible(answer)).toContain("/filters")
+  expect(await restartsOf("parser")).toBe(0)
+  expect(await restartsOf("subscriptions")).toBe(0)
   const logged = system
     .logs()
     .slice(since)
     .filter((l) => l.annotations?.component === "bot" && l.logLevel === "ERROR")
     .map((l) => l.message)
-  expect(logged.some((m) => m.includes("401") && m.includes("restarting long polling"))).toBe(true)
+  expect(
+    logged.some(
+      (m) => m.includes("cannot go on") && m.includes("rejected by the Bot API while polling"),
+    ),
+  ).toBe(true)
+
+  reject.on = false
+  const upAt = Date.now()
+  await system.runner?.waitReady(60_000)
+  const answer = await renter.send("/help", 90_000)
+  const backMs = Date.now() - upAt
+  expect(visible(answer)).toContain("/filters")
   console.info(
-    `[fault bot rejected, running] ${refusedWhileDown} bot calls refused; polling restarted in the component ` +
-      `(${logged.length} error lines, /readyz ${stillReady}, runner restarts 0); 20 alerts and notices sent meanwhile; ` +
+    `[fault bot rejected, running] ${refusedWhileDown} bot calls refused; the bot component stopped and was restarted ` +
+      `${await restartsOf("bot")} times by the runner (/readyz 503 meanwhile); parser and subscriptions sent 20 with 0 restarts; ` +
       `the bot answered ${backMs} ms after Telegram accepted it again`,
   )
 })

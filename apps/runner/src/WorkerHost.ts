@@ -3,9 +3,12 @@
  * runs the component's entry Layer, posts heartbeats with the worker's metrics, and stops
  * gracefully (interrupting the component so its finalizers run) when the runner says so.
  */
+import { ComponentFatal } from "@flatwatch/db/ComponentFatal"
 import { Database } from "@flatwatch/db/Database"
 import {
   Cause,
+  Data,
+  Deferred,
   Duration,
   Effect,
   Either,
@@ -64,6 +67,11 @@ export const sampleMetrics: Effect.Effect<MetricSample[]> = Effect.map(Metric.sn
   return samples
 })
 
+/** A component reported that it cannot go on (`ComponentFatal`); the worker stops with it. */
+export class ComponentFailed extends Data.TaggedError("ComponentFailed")<{
+  readonly message: string
+}> {}
+
 /** One readable line for the runner's log: the error's tag and message, never a stack. */
 export const describeCause = (cause: Cause.Cause<unknown>): string => {
   const failure = Cause.failureOption(cause)
@@ -88,18 +96,33 @@ export const describeCause = (cause: Cause.Cause<unknown>): string => {
  * Runs `layer` (a component's entry Layer) as this worker's main fiber. Call once, at the top of
  * a worker entry file.
  */
-export const runWorker = <E>(component: string, layer: Layer.Layer<never, E, Database>): void => {
+export const runWorker = <E>(
+  component: string,
+  layer: Layer.Layer<never, E, Database | ComponentFatal>,
+): void => {
   const heartbeat = Effect.gen(function* () {
     const metrics = yield* sampleMetrics
     post(new Heartbeat({ metrics, heapUsed: process.memoryUsage().heapUsed }))
   })
 
   const main = Effect.gen(function* () {
-    yield* Layer.build(layer.pipe(Layer.provide(Database.layerConfig(component))))
+    // A fatal report ends the main fiber with its message: the component's scope closes (its
+    // finalizers run), the runner gets `Fatal` and restarts the worker with backoff.
+    const fatal = yield* Deferred.make<never, ComponentFailed>()
+    const host = Layer.succeed(ComponentFatal, {
+      report: (message) =>
+        Effect.logError(`component cannot go on: ${message}`).pipe(
+          Effect.zipRight(Deferred.fail(fatal, new ComponentFailed({ message }))),
+          Effect.asVoid,
+        ),
+    })
+    yield* Layer.build(
+      layer.pipe(Layer.provide(Layer.merge(Database.layerConfig(component), host))),
+    )
     yield* Effect.logInfo("component started")
     post(new Ready())
     yield* heartbeat.pipe(Effect.repeat(Schedule.spaced(HEARTBEAT_INTERVAL)), Effect.forkScoped)
-    return yield* Effect.never
+    return yield* Deferred.await(fatal)
   }).pipe(Effect.scoped, Effect.annotateLogs("component", component))
 
   const program = Effect.flatMap(LoggingConfig, (logging) =>

@@ -52,3 +52,53 @@ test("getUpdates fails for a while: the bot retries at a bounded pace and answer
   expect(answer.text).toContain("/filters")
   expect(h.logs.some((l) => l.message.includes("getUpdates failed: 502 Bad Gateway"))).toBe(true)
 })
+
+test("the token rejected while polling (401): a supervised bot reports itself fatal once and stops polling", async () => {
+  const hs = await BotHarness.start()
+  try {
+    const fatal: string[] = []
+    await hs.startBot({}, { onFatal: (m) => fatal.push(m) })
+    const anna = hs.user(403, { language_code: "en" })
+    await anna.send("/start")
+    hs.fake.interceptors.unshift((ctx) =>
+      ctx.method === "getUpdates" ? fail(401, "Unauthorized") : undefined,
+    )
+    // Ends the long poll accepted before; the next one is refused.
+    hs.fake.injectMessage(TEST_TOKEN, hs.user(404).from, "/start")
+    const deadline = Date.now() + 15_000
+    while (fatal.length === 0 && Date.now() < deadline) await Bun.sleep(20)
+    expect(fatal).toEqual([
+      "BOT_TOKEN was rejected by the Bot API while polling (Bot API getUpdates: 401 Unauthorized); check the token from @BotFather",
+    ])
+    // It waits to be stopped by its host instead of asking Telegram again and again.
+    const polls = hs.fake.calls.filter((c) => c.method === "getUpdates").length
+    await Bun.sleep(2_000)
+    expect(hs.fake.calls.filter((c) => c.method === "getUpdates").length).toBe(polls)
+    expect(fatal.length).toBe(1)
+  } finally {
+    await hs.stop()
+  }
+})
+
+test("the token rejected while polling, unsupervised (no host to restart it): the bot keeps retrying with backoff", async () => {
+  const hs = await BotHarness.start()
+  try {
+    await hs.startBot()
+    let rejected = true
+    hs.fake.interceptors.unshift((ctx) =>
+      rejected && ctx.method === "getUpdates" ? fail(401, "Unauthorized") : undefined,
+    )
+    const anna = hs.user(405, { language_code: "en" })
+    hs.fake.injectMessage(TEST_TOKEN, anna.from, "/start")
+    const deadline = Date.now() + 15_000
+    const restarts = () =>
+      hs.logs.filter((l) => l.message.includes("restarting long polling")).length
+    while (restarts() < 2 && Date.now() < deadline) await Bun.sleep(20)
+    expect(restarts()).toBeGreaterThanOrEqual(2)
+    rejected = false
+    const answer = await hs.chats.waitUntil(() => anna.messages()[0], 15_000)
+    expect(answer.text).toContain("Flatwatch")
+  } finally {
+    await hs.stop()
+  }
+})

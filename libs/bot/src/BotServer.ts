@@ -1,3 +1,4 @@
+import * as ComponentFatal from "@flatwatch/db/ComponentFatal"
 import { Payments } from "@flatwatch/subscriptions/Payments"
 import { Plans } from "@flatwatch/subscriptions/Plans"
 import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
@@ -124,7 +125,8 @@ const drain = (flatwatch: FlatwatchBot) =>
 /**
  * Long polling with `@grammyjs/runner` (updates handled concurrently; one user's in order, by
  * the bot's `sequentialize`). Runs until interrupted; if polling dies on its own it is logged
- * and restarted with backoff. Stopping aborts the pending `getUpdates` and waits for the
+ * and restarted with backoff, except when Telegram rejects the token (401): then the component
+ * reports itself fatal to its host (`ComponentFatal`), which stops it for the runner to restart. Stopping aborts the pending `getUpdates` and waits for the
  * handlers in flight.
  */
 const poll = (flatwatch: FlatwatchBot) => {
@@ -156,12 +158,26 @@ const poll = (flatwatch: FlatwatchBot) => {
       ),
   )
   return once.pipe(
+    Effect.catchIf(
+      (e) => isUnauthorized(e.cause),
+      (e) =>
+        // A token Telegram rejects will not be accepted by polling again: stop the component, so
+        // that the runner restarts it with backoff (from `getMe`, which fails while the token
+        // is rejected) and `/readyz` tells the operator. Unsupervised, keep retrying.
+        ComponentFatal.report(
+          `BOT_TOKEN was rejected by the Bot API while polling (${describeError(e.cause)}); check the token from @BotFather`,
+        ).pipe(Effect.flatMap((reported) => (reported ? Effect.never : Effect.fail(e)))),
+    ),
     Effect.tapError((e) => Effect.logError(`${e.message}; restarting long polling`)),
     Effect.retry(
       Schedule.exponential("1 second").pipe(Schedule.either(Schedule.spaced("1 minute"))),
     ),
   )
 }
+
+/** Telegram's answer to a revoked or unknown token (401, or 404 for a malformed one). */
+const isUnauthorized = (e: unknown): boolean =>
+  e instanceof GrammyError && (e.error_code === 401 || e.error_code === 404)
 
 /** An update as it arrives over the webhook: anything with an integer `update_id`. */
 const WebhookUpdate = Schema.Struct(

@@ -4,6 +4,7 @@
  * through the fake (`TestUser.send`, `TestUser.press`) and read what it answered in their chat.
  * Not used by the bot itself.
  */
+import { ComponentFatal } from "@flatwatch/db/ComponentFatal"
 import { Database } from "@flatwatch/db/Database"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
 import { FakeBotApi, type FakeUser, type RecordedCall } from "@flatwatch/telegram/FakeBotApi"
@@ -69,7 +70,13 @@ export class BotHarness {
    * Starts the bot component's server on the fake and the test database. `env` adds or overrides
    * config variables (BOT_MODE, ADMIN_IDS, MAX_FILTERS_PER_USER, ...).
    */
-  async startBot(env: Record<string, string> = {}): Promise<RunningBot> {
+  async startBot(
+    env: Record<string, string> = {},
+    options: {
+      /** Plays the component's host: receives what the bot reports as fatal (`ComponentFatal`). */
+      readonly onFatal?: (message: string) => void
+    } = {},
+  ): Promise<RunningBot> {
     const config = new Map(
       Object.entries({
         BOT_TOKEN: TEST_TOKEN,
@@ -88,7 +95,16 @@ export class BotHarness {
       Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(config))),
       Layer.provide(Logger.replace(Logger.defaultLogger, logger)),
     )
-    const runtime = ManagedRuntime.make(layer)
+    const onFatal = options.onFatal
+    const runtime = ManagedRuntime.make(
+      onFatal === undefined
+        ? layer
+        : layer.pipe(
+            Layer.provide(
+              Layer.succeed(ComponentFatal, { report: (m) => Effect.sync(() => onFatal(m)) }),
+            ),
+          ),
+    )
     const info = await runtime.runPromise(BotServer).catch(async (e: unknown) => {
       await runtime.dispose()
       throw e
