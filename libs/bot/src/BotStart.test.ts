@@ -191,13 +191,14 @@ test("blocking the bot marks the user blocked; unblocking clears it", async () =
 test("a failing handler gets a polite reply and a log line, and the bot keeps running", async () => {
   const user = h.user(108, { language_code: "en" })
   await user.send("/start")
-  h.failOnce("sendMessage", 108, 500, "Internal Server Error: scripted")
+  // A 400 (a 5xx or 429 would be sent again by the reply retry, see ReplyRetry.test.ts).
+  h.failOnce("sendMessage", 108, 400, "Bad Request: scripted")
   const apology = await user.send("/help")
   expect(apology.text).toBe(
     "Sorry, something went wrong on our side. Please try again in a moment.",
   )
   const line = h.logs.find((l) => l.level === "ERROR" && l.message.includes("scripted"))
-  expect(line?.message).toContain("handling message failed: Bot API sendMessage: 500")
+  expect(line?.message).toContain("handling message failed: Bot API sendMessage: 400")
   expect(line?.annotations.component).toBe("bot")
   expect((await user.send("/help")).text).toContain("Flatwatch</b> sends you new rental listings")
 })

@@ -16,6 +16,7 @@ import { SettingsFeature } from "./features/SettingsFeature.ts"
 import { StartFeature } from "./features/StartFeature.ts"
 import { SubscriptionFeature } from "./features/SubscriptionFeature.ts"
 import { messages } from "./Messages.ts"
+import { replyRetry } from "./ReplyRetry.ts"
 import { emptySession } from "./Session.ts"
 import { sessionStorage } from "./SessionStore.ts"
 import { sessionKey, Users } from "./Users.ts"
@@ -136,6 +137,15 @@ export const makeFlatwatchBot = (
       throw e
     }
   })
+
+  // Replies survive a short outage of Telegram (429, 5xx, network), within Telegram's deadlines.
+  bot.api.config.use(
+    replyRetry((method, reason, delayMs) =>
+      run(
+        Effect.logWarning(`${method} failed (${redactToken(reason)}); retrying in ${delayMs} ms`),
+      ),
+    ),
+  )
 
   bot.use((_ctx, next) => inFlight.track(next()))
   bot.use(sequentialize((ctx: Context) => (ctx.from ?? ctx.chat)?.id.toString()))
