@@ -7,13 +7,7 @@ import {
   parseHtmlSourceConfig,
 } from "./HtmlSourceConfig.ts"
 import type { PageResult } from "./Listing.ts"
-import {
-  ownFixture,
-  packagePath,
-  SHARED_FIXTURES_MISSING,
-  sharedFixture,
-  sharedFixturesPresent,
-} from "./SharedFixtures.ts"
+import { ownFixture, packagePath, sharedFixture } from "./SharedFixtures.ts"
 
 const load = (path: string) => Effect.runPromise(loadHtmlSourceConfig(packagePath(path)))
 const parseWith = (config: HtmlSourceConfig, body: string, url?: string) =>
@@ -125,51 +119,47 @@ describe("config validation names the field", () => {
   })
 })
 
-describe.skipIf(!sharedFixturesPresent)(
-  "example configs on the real pages (no site-specific code)",
-  () => {
-    test("DOM.RIA: 20 listings, the new-build promos left out", async () => {
-      const config = await load("sources/domria.json")
-      const page = listings(await parseWith(config, await sharedFixture("domria/serp_page.html")))
-      expect(page.listings).toHaveLength(20)
-      expect(page.invalid).toEqual([])
-      for (const l of page.listings) {
-        expect(l.url).toStartWith("https://dom.ria.com/uk/realty-")
-        expect(l.url).toContain(l.externalId)
-        expect(l.price).toBeGreaterThan(0)
-        expect(l.rooms).toBeGreaterThan(0)
-        expect(l.areaM2).toBeGreaterThan(0)
-        expect(l.photos[0]).toStartWith("https://cdn")
-      }
-      expect(page.listings[0]).toMatchObject({
-        externalId: "15556698",
-        price: 24000,
-        rooms: 1,
-        areaM2: 44.5,
-      })
+describe("example configs on the real pages (no site-specific code)", () => {
+  test("DOM.RIA: 20 listings, the new-build promos left out", async () => {
+    const config = await load("sources/domria.json")
+    const page = listings(await parseWith(config, await sharedFixture("domria/serp_page.html")))
+    expect(page.listings).toHaveLength(20)
+    expect(page.invalid).toEqual([])
+    for (const l of page.listings) {
+      expect(l.url).toStartWith("https://dom.ria.com/uk/realty-")
+      expect(l.url).toContain(l.externalId)
+      expect(l.price).toBeGreaterThan(0)
+      expect(l.rooms).toBeGreaterThan(0)
+      expect(l.areaM2).toBeGreaterThan(0)
+      expect(l.photos[0]).toStartWith("https://cdn")
+    }
+    expect(page.listings[0]).toMatchObject({
+      externalId: "15556698",
+      price: 24000,
+      rooms: 1,
+      areaM2: 44.5,
     })
+  })
 
-    test("Kleinanzeigen: 27 listings with German number formats", async () => {
-      const config = await load("sources/kleinanzeigen.json")
-      const page = listings(
-        await parseWith(config, await sharedFixture("kleinanzeigen/serp_page.html")),
-      )
-      expect(page.listings).toHaveLength(27)
-      expect(page.invalid).toEqual([])
-      for (const l of page.listings) {
-        expect(l.url).toStartWith("https://www.kleinanzeigen.de/s-anzeige/")
-        expect(l.url).toContain(l.externalId)
-        expect(l.price).toBeGreaterThan(0)
-      }
-      expect(page.listings[0]).toMatchObject({
-        externalId: "3323958001",
-        price: 1600,
-        rooms: 2,
-        areaM2: 89,
-      })
-      // "285.000 € (old price 319.000 €)": the current price.
-      expect(page.listings.find((l) => l.externalId === "3464838648")?.price).toBe(285000)
+  test("Kleinanzeigen: 27 listings with German number formats", async () => {
+    const config = await load("sources/kleinanzeigen.json")
+    const page = listings(
+      await parseWith(config, await sharedFixture("kleinanzeigen/serp_page.html")),
+    )
+    expect(page.listings).toHaveLength(27)
+    expect(page.invalid).toEqual([])
+    for (const l of page.listings) {
+      expect(l.url).toStartWith("https://www.kleinanzeigen.de/s-anzeige/")
+      expect(l.url).toContain(l.externalId)
+      expect(l.price).toBeGreaterThan(0)
+    }
+    expect(page.listings[0]).toMatchObject({
+      externalId: "3323958001",
+      price: 1600,
+      rooms: 2,
+      areaM2: 89,
     })
-  },
-)
-if (!sharedFixturesPresent) console.warn(SHARED_FIXTURES_MISSING)
+    // "285.000 € (old price 319.000 €)": the current price.
+    expect(page.listings.find((l) => l.externalId === "3464838648")?.price).toBe(285000)
+  })
+})

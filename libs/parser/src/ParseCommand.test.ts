@@ -1,12 +1,6 @@
 import { describe, expect, test } from "bun:test"
 import { resolve } from "node:path"
-import {
-  ownFixture,
-  packagePath,
-  SHARED_FIXTURES_DIR,
-  SHARED_FIXTURES_MISSING,
-  sharedFixturesPresent,
-} from "./SharedFixtures.ts"
+import { ownFixture, packagePath, SHARED_FIXTURES_DIR } from "./SharedFixtures.ts"
 
 const root = resolve(import.meta.dir, "../../..")
 
@@ -111,19 +105,15 @@ describe("bun run parse", () => {
     expect(stderr).toContain("card: is missing")
   })
 
-  test.skipIf(!sharedFixturesPresent)(
-    "the committed DOM.RIA config on the real page: 20 listings",
-    async () => {
-      const { stdout, code } = await parse(
-        "--source",
-        "html",
-        "--config",
-        packagePath("sources/domria.json"),
-        `${SHARED_FIXTURES_DIR}/domria/serp_page.html`,
-      )
-      expect(code).toBe(0)
-      expect(JSON.parse(stdout).listings).toHaveLength(20)
-    },
-  )
+  test("the committed DOM.RIA config on the real page: 20 listings", async () => {
+    const { stdout, code } = await parse(
+      "--source",
+      "html",
+      "--config",
+      packagePath("sources/domria.json"),
+      `${SHARED_FIXTURES_DIR}/domria/serp_page.html`,
+    )
+    expect(code).toBe(0)
+    expect(JSON.parse(stdout).listings).toHaveLength(20)
+  })
 })
-if (!sharedFixturesPresent) console.warn(SHARED_FIXTURES_MISSING)
