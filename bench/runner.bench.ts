@@ -23,21 +23,34 @@ const rssOf = (pid: number) => {
     .find((l) => l.startsWith("VmRSS:"))
   return Number(line?.match(/\d+/)?.[0] ?? 0) * 1024
 }
-const postgresRss = (dataDir: string) => {
+/** Proportional set size: shared pages count once in all, split among the processes sharing them. */
+const pssOf = (pid: number) => {
+  const line = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("Pss:"))
+  return Number(line?.match(/\d+/)?.[0] ?? 0) * 1024
+}
+/**
+ * The memory of the embedded PostgreSQL: the postmaster and its children (backends,
+ * checkpointer, ...). Summing their RSS counts its shared buffers once per process that touched
+ * them; the PSS sum counts them once, and is what the server costs the machine.
+ */
+const postgresMemory = (dataDir: string) => {
   const pid = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0])
-  // The postmaster and its children (backends, checkpointer, ...).
   const children = Bun.spawnSync(["pgrep", "-P", String(pid)])
     .stdout.toString()
     .split("\n")
     .filter(Boolean)
     .map(Number)
-  return [pid, ...children].reduce((sum, p) => {
-    try {
-      return sum + rssOf(p)
-    } catch {
-      return sum
-    }
-  }, 0)
+  const sum = (of: (pid: number) => number) =>
+    [pid, ...children].reduce((total, p) => {
+      try {
+        return total + of(p)
+      } catch {
+        return total
+      }
+    }, 0)
+  return { rss: sum(rssOf), pss: sum(pssOf), processes: children.length + 1 }
 }
 
 interface Sample {
@@ -45,7 +58,7 @@ interface Sample {
   exitMs: number
   exitCode: number | null
   rss?: number
-  pgRss?: number
+  pg?: { rss: number; pss: number; processes: number }
 }
 
 const once = async (
@@ -69,7 +82,7 @@ const once = async (
   if (measureMemory) {
     await Bun.sleep(5_000) // idle: let start-up garbage be collected
     sample.rss = rssOf(runner.proc.pid)
-    if (dataDir) sample.pgRss = postgresRss(dataDir)
+    if (dataDir) sample.pg = postgresMemory(dataDir)
   }
   const { code, ms } = await runner.terminate("SIGTERM")
   sample.exitMs = ms
@@ -126,8 +139,10 @@ try {
   const idleEmbedded = warm[0]?.rss ?? 0
   console.log("idle resident memory (5 s after ready):")
   console.log(`  runner + 3 workers, external PostgreSQL: ${mb(idle)}   target < 300 MB`)
+  const pg = warm[0]?.pg ?? { rss: 0, pss: 0, processes: 0 }
+  console.log(`  runner + 3 workers, embedded PostgreSQL: ${mb(idleEmbedded)}   target < 300 MB`)
   console.log(
-    `  runner + 3 workers, embedded: ${mb(idleEmbedded)} + embedded PostgreSQL processes ${mb(warm[0]?.pgRss ?? 0)} = ${mb(idleEmbedded + (warm[0]?.pgRss ?? 0))}`,
+    `  + the embedded PostgreSQL (${pg.processes} processes): PSS ${mb(pg.pss)} (RSS summed ${mb(pg.rss)}, shared buffers counted once per process) = ${mb(idleEmbedded + pg.pss)} in all`,
   )
 } finally {
   await stopAll()
