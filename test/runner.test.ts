@@ -181,6 +181,12 @@ describe("bad start-up", () => {
       "BOT_TOKEN: is not a bot token",
     )
     await expectOneLine(
+      { ...baseEnv(), TIME_ZONE: "Dubai" },
+      [],
+      2,
+      "flatwatch: configuration error: TIME_ZONE: must be an IANA time zone such as UTC or Asia/Dubai",
+    )
+    await expectOneLine(
       { ...baseEnv(), DATABASE_URL: "mysql://x" },
       [],
       2,

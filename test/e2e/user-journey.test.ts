@@ -7,7 +7,7 @@
  * The steps run in order and build on each other (one user, one runner).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
-import { formatDate } from "@flatwatch/bot/Format"
+import { formatDateTime } from "@flatwatch/telegram/DisplayTime"
 import { logLines } from "../support/runner.ts"
 import { type ChatMessage, labelsOf, System, type SystemUser, visible } from "../support/system.ts"
 
@@ -18,9 +18,13 @@ const AED = (n: string) => `AED\u00a0${n}`
 
 /**
  * A 2-day trial with a reminder 1 day before its end: the reminder's moment comes after the
- * trial was created, so it is sent (a 1-day trial gets no "1 day left", by design).
+ * trial was created, so it is sent (a 1-day trial gets no "1 day left", by design). A Dubai
+ * operator: every date Anna sees, on screens and in notices, is in Dubai time.
  */
-const TRIAL = { TRIAL_DURATION: "2 days", REMINDER_OFFSETS: "1 day" }
+const TRIAL = { TRIAL_DURATION: "2 days", REMINDER_OFFSETS: "1 day", TIME_ZONE: "Asia/Dubai" }
+
+/** A date as Anna sees it: `5 December 2026 at 02:00 GST`. */
+const formatDate = (date: Date) => formatDateTime("en", date, "Asia/Dubai")
 
 /** Listings at the fake Bayut: what Anna searches for is Dubai Marina, 1-2 rooms, <= 9,000 AED. */
 const marina = (id: string, title: string, price: number) => ({
@@ -114,7 +118,7 @@ describe("a renter's journey", () => {
     expect(trial.map((t) => t.plan)).toEqual(["trial"])
     const [period] = trial
     expect((period?.ends_at.getTime() ?? 0) - (period?.starts_at.getTime() ?? 0)).toBe(2 * DAY)
-    expect(saved).toContain(formatDate("en", period?.ends_at ?? new Date(0)))
+    expect(saved).toContain(formatDate(period?.ends_at ?? new Date(0)))
   })
 
   test("2. a matching flat, a too expensive one and a studio appear: within one parser run she gets exactly the matching alert, with photo, price and link", async () => {
@@ -190,7 +194,14 @@ describe("a renter's journey", () => {
       mark,
       what: "the trial reminder",
     })
-    expect(visible(reminder)).toStartWith("⏳ Your free trial ends in 1 day")
+    const [trial] = await system.sql<{ ends_at: Date }[]>`
+      select ends_at from subscriptions where user_id = ${anna.id} and plan = 'trial'`
+    const trialEnd = trial?.ends_at ?? new Date(0)
+    // The reminder and the bot's screens show the end the same way, in the operator's zone.
+    expect(visible(reminder)).toStartWith(
+      `⏳ Your free trial ends in 1 day (${formatDate(trialEnd)}).`,
+    )
+    expect(formatDate(trialEnd)).toEndWith(" GST")
     expect(anna.messagesSince(mark)).toEqual([reminder])
 
     mark = anna.mark()
@@ -209,12 +220,8 @@ describe("a renter's journey", () => {
     expect(anna.messagesSince(mark)).toEqual([expired])
 
     // The bot follows the same clock: her subscription screen says it is over.
-    const [trial] = await system.sql<{ ends_at: Date }[]>`
-      select ends_at from subscriptions where user_id = ${anna.id} and plan = 'trial'`
     const screen = visible(await anna.send("/subscription"))
-    expect(screen).toContain(
-      `Expired on ${formatDate("en", trial?.ends_at ?? new Date(0))}: alerts are off.`,
-    )
+    expect(screen).toContain(`Expired on ${formatDate(trialEnd)}: alerts are off.`)
   })
 
   test("5. she buys a week with Stars from the expiry notice: access is back and the next flat arrives", async () => {
@@ -235,10 +242,10 @@ describe("a renter's journey", () => {
     // The week starts now (business time: two days after the trial began), not at the old end.
     expect(Math.abs(endsAt.getTime() - (system.now() + 7 * DAY))).toBeLessThan(60_000)
     expect(visible(thanks)).toBe(
-      `✅ Thank you! 1 week is added: your subscription is active until ${formatDate("en", endsAt)}.`,
+      `✅ Thank you! 1 week is added: your subscription is active until ${formatDate(endsAt)}.`,
     )
     expect(visible(await anna.send("/subscription"))).toContain(
-      `Active until ${formatDate("en", endsAt)}.`,
+      `Active until ${formatDate(endsAt)}.`,
     )
     const [payment] = await system.sql`
       select plan::text, amount, currency, status::text from payments where user_id = ${anna.id}`

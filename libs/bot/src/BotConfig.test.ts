@@ -32,6 +32,7 @@ test.each([
   ["WEBHOOK_SECRET", webhook],
   ["WEBHOOK_PORT", { ...webhook, WEBHOOK_SECRET: "abc", WEBHOOK_PORT: "70000" }],
   ["ADMIN_IDS", { ADMIN_IDS: "me" }],
+  ["TIME_ZONE", { TIME_ZONE: "Mars/Olympus" }],
 ])("a bad or missing %s fails naming the variable", (name, env) => {
   expect(failure(env)).toContain(`at ${name}:`)
 })
@@ -40,10 +41,11 @@ test("a bad webhook secret is not repeated in the error", () => {
   expect(failure({ ...webhook, WEBHOOK_SECRET: "leaky secret" })).not.toContain("leaky")
 })
 
-test("the defaults: long polling, Dubai only, 5 searches per user", () => {
+test("the defaults: long polling, Dubai only, 5 searches per user, dates in UTC", () => {
   const settings = Either.getOrThrow(read({}))
   expect(settings.mode).toBe("polling")
   expect(Option.isNone(settings.webhook)).toBe(true)
   expect(settings.markets.map((m) => m.id)).toEqual(["dubai"])
   expect(settings.maxFiltersPerUser).toBe(5)
+  expect(settings.timeZone).toBe("UTC")
 })

@@ -1,3 +1,4 @@
+import { timeZone } from "@flatwatch/telegram/DisplayTime"
 import { TelegramConfig } from "@flatwatch/telegram/TelegramConfig"
 import { Config, ConfigError, Either, Option, Redacted } from "effect"
 import { isMarketId, type Market, markets } from "./Markets.ts"
@@ -107,6 +108,8 @@ export interface BotSettings {
   readonly webhook: Option.Option<WebhookConfig>
   readonly maxFiltersPerUser: number
   readonly markets: ReadonlyArray<Market>
+  /** `TIME_ZONE`: the IANA zone every date the bot shows is in (the notices use it too). */
+  readonly timeZone: string
 }
 
 const requiredForWebhook = (name: string) =>
@@ -121,6 +124,7 @@ export const BotConfig: Config.Config<BotSettings> = Config.all({
   mode: botMode,
   maxFiltersPerUser,
   markets: enabledMarkets,
+  timeZone,
   webhookUrl: Config.option(webhookUrl),
   webhookSecret: Config.option(webhookSecret),
   webhookHost,
@@ -132,6 +136,7 @@ export const BotConfig: Config.Config<BotSettings> = Config.all({
       mode: c.mode,
       maxFiltersPerUser: c.maxFiltersPerUser,
       markets: c.markets,
+      timeZone: c.timeZone,
     }
     if (c.mode === "polling") return Either.right({ ...common, webhook: Option.none() })
     if (Option.isNone(c.webhookUrl)) return requiredForWebhook("WEBHOOK_URL")

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { payments, subscriptions } from "@flatwatch/db/schema"
+import { formatDateTime } from "@flatwatch/telegram/DisplayTime"
 import type { Interceptor } from "@flatwatch/telegram/FakeBotApi"
 import { FakePayments } from "@flatwatch/telegram/FakeBotApiPayments"
 import { eq } from "drizzle-orm"
 import { BotHarness, TEST_TOKEN, TestUser } from "./BotTestKit.ts"
-import { formatDate } from "./Format.ts"
 
 // Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
 setDefaultTimeout(30_000)
@@ -80,13 +80,13 @@ test("the Subscription screen shows the status and a button per plan", async () 
     ),
   )
   expect((await user.send("/subscription")).text).toContain(
-    `Free trial, until ${formatDate("en", trialEnd)}.`,
+    `Free trial, until ${formatDateTime("en", trialEnd, "UTC")}.`,
   )
   // A week bought during the trial follows it: the screen shows the paid end, not "trial".
   await purchase(user, "1 week · 50 ⭐")
   const weekEnd = new Date(trialEnd.getTime() + 7 * DAY)
   expect((await user.send("/subscription")).text).toContain(
-    `Active until ${formatDate("en", weekEnd)}.`,
+    `Active until ${formatDateTime("en", weekEnd, "UTC")}.`,
   )
 })
 
@@ -128,7 +128,7 @@ test("paying credits the order's plan once, even when Telegram delivers the paym
   expect(endsAt.getTime() - started).toBeGreaterThanOrEqual(30 * DAY - 1000)
   expect(endsAt.getTime() - started).toBeLessThan(30 * DAY + 10_000)
   expect(thanks.text).toBe(
-    `✅ Thank you! 1 month is added: your subscription is active until ${formatDate("en", endsAt)}.`,
+    `✅ Thank you! 1 month is added: your subscription is active until ${formatDateTime("en", endsAt, "UTC")}.`,
   )
 
   // The same successful_payment again (same charge id): no second period.
@@ -139,11 +139,11 @@ test("paying credits the order's plan once, even when Telegram delivers the paym
   })
   const again = await h.chats.waitUntil(() => user.messages()[before + 1])
   expect(again.text).toBe(
-    `This payment was already counted: your subscription is active until ${formatDate("en", endsAt)}.`,
+    `This payment was already counted: your subscription is active until ${formatDateTime("en", endsAt, "UTC")}.`,
   )
   expect(await subscriptionsOf(604)).toHaveLength(1)
   await user.send("/subscription")
-  expect(user.last()?.text).toContain(`Active until ${formatDate("en", endsAt)}.`)
+  expect(user.last()?.text).toContain(`Active until ${formatDateTime("en", endsAt, "UTC")}.`)
 })
 
 test("a tampered pre-checkout is refused with a readable error, in time", async () => {

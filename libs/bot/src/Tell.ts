@@ -1,8 +1,9 @@
 import type { PlanId } from "@flatwatch/subscriptions/Plans"
+import { formatDateTime } from "@flatwatch/telegram/DisplayTime"
 import { Effect } from "effect"
 import type { BotContext } from "./BotContext.ts"
 import { describeError } from "./FlatwatchBot.ts"
-import { formatDate, type Language } from "./Format.ts"
+import type { Language } from "./Format.ts"
 import { type Messages, messages } from "./Messages.ts"
 import { Users } from "./Users.ts"
 
@@ -52,11 +53,15 @@ export const tellAdmins = async (
   return delivered
 }
 
-/** Tells the payer that a payment was refunded, and until when they still have access. */
+/**
+ * Tells the payer that a payment was refunded, and until when they still have access (in
+ * `timeZone`, `TIME_ZONE` from the bot's settings).
+ */
 export const tellRefunded = async (
   ctx: BotContext,
   refund: { readonly userId: number; readonly plan: PlanId; readonly endsAt: Date | null },
   stars: number,
+  timeZone: string,
 ): Promise<void> => {
   const payer = await ctx.run(Effect.flatMap(Users, (users) => users.get(refund.userId)))
   if (payer === undefined) return
@@ -64,7 +69,12 @@ export const tellRefunded = async (
   await tell(
     ctx,
     payer.chatId,
-    (t) => t.refunded(refund.plan, stars, endsAt === null ? null : formatDate(t.language, endsAt)),
+    (t) =>
+      t.refunded(
+        refund.plan,
+        stars,
+        endsAt === null ? null : formatDateTime(t.language, endsAt, timeZone),
+      ),
     payer.language,
   )
 }

@@ -4,6 +4,7 @@
  * them. Renew buttons carry the callback data `buy:<planId>` (see `buyCallbackData`), which the
  * bot answers by sending the plan's invoice.
  */
+import { formatDateTime } from "@flatwatch/telegram/DisplayTime"
 import type { OutboxButton, TextPayload } from "@flatwatch/telegram/Outbox"
 import { Duration } from "effect"
 import { isPlanId, type Plan, type PlanId } from "./Plans.ts"
@@ -27,6 +28,7 @@ export interface ReminderFacts {
   readonly endsAt: Date
   /** The time left until the end (about the configured offset; less when catching up). */
   readonly left: Duration.Duration
+  /** The zone the end is shown in (`TIME_ZONE`, see `DisplayTime`). */
   readonly timeZone: string
 }
 
@@ -79,31 +81,10 @@ const ruCount = (n: number, unit: Unit): string => {
 
 const enCount = (n: number, unit: Unit): string => `${n} ${unit}${n === 1 ? "" : "s"}`
 
-/** Building a formatter is costly (a tick may format thousands of dates): one per locale/zone. */
-const formatters = new Map<string, Intl.DateTimeFormat>()
-
-const formatDate = (locale: string, at: Date, timeZone: string): string => {
-  const key = `${locale}|${timeZone}`
-  let formatter = formatters.get(key)
-  if (formatter === undefined) {
-    formatter = new Intl.DateTimeFormat(locale, {
-      day: "numeric",
-      month: "long",
-      year: "numeric",
-      hour: "2-digit",
-      minute: "2-digit",
-      timeZone,
-      timeZoneName: "short",
-    })
-    formatters.set(key, formatter)
-  }
-  return formatter.format(at)
-}
-
 const en: NoticeTexts = {
   reminder: ({ plan, endsAt, left, timeZone }) => {
     const { n, unit } = splitDuration(left)
-    const then = formatDate("en-GB", endsAt, timeZone)
+    const then = formatDateTime("en", endsAt, timeZone)
     return plan === "trial"
       ? `⏳ <b>Your free trial ends in ${enCount(n, unit)}</b> (${then}).\n` +
           "Choose a plan to keep getting new listings the moment they appear."
@@ -121,7 +102,7 @@ const en: NoticeTexts = {
 const ru: NoticeTexts = {
   reminder: ({ plan, endsAt, left, timeZone }) => {
     const { n, unit } = splitDuration(left)
-    const then = formatDate("ru-RU", endsAt, timeZone)
+    const then = formatDateTime("ru", endsAt, timeZone)
     return plan === "trial"
       ? `⏳ <b>Бесплатный пробный период закончится через ${ruCount(n, unit)}</b> (${then}).\n` +
           "Выберите тариф, чтобы и дальше получать новые объявления сразу после их появления."

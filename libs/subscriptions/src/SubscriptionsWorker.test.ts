@@ -404,7 +404,7 @@ describe("configuration", () => {
   test.each([
     ["REMINDER_OFFSETS", "3 days, soon"],
     ["REMINDER_OFFSETS", "0 days"],
-    ["SUBSCRIPTIONS_TIME_ZONE", "Mars/Olympus"],
+    ["TIME_ZONE", "Mars/Olympus"],
     ["SUBSCRIPTIONS_BATCH_SIZE", "0"],
   ])("a bad %s (%p) fails naming the variable", (name, value) => {
     const config = configWith({ [name]: value })
@@ -412,28 +412,33 @@ describe("configuration", () => {
     if (Either.isLeft(config)) expect(String(config.left)).toContain(name)
   })
 
-  test("dates in notices follow SUBSCRIPTIONS_TIME_ZONE", async () => {
-    const text = await runtime.runPromise(
+  test("dates in notices follow TIME_ZONE", async () => {
+    const texts = await runtime.runPromise(
       Effect.gen(function* () {
         yield* TestClock.setTime(T0)
         const user = yield* newUser("en")
+        const ru = yield* newUser("ru")
         yield* buy(user, "week", 7)
+        yield* buy(ru, "week", 7)
         yield* TestClock.setTime(T0 + 4 * DAY)
         const worker = yield* Effect.provide(
           SubscriptionsWorker,
           SubscriptionsWorker.Default.pipe(
             Layer.provide(
               Layer.setConfigProvider(
-                ConfigProvider.fromMap(new Map([["SUBSCRIPTIONS_TIME_ZONE", "Asia/Dubai"]])),
+                ConfigProvider.fromMap(new Map([["TIME_ZONE", "Asia/Dubai"]])),
               ),
             ),
           ),
         )
         yield* worker.tick
         const [notice] = yield* noticesOf(user)
-        return notice?.payload?.text
+        const [ruNotice] = yield* noticesOf(ru)
+        return [notice?.payload?.text, ruNotice?.payload?.text]
       }).pipe(Effect.provide(TestContext.TestContext)),
     )
-    expect(text).toContain("(8 November 2026 at 16:00 GST)")
+    // The period ends at 12:00 UTC: 16:00 in Dubai (UTC+4), named the way each language does.
+    expect(texts[0]).toContain("(8 November 2026 at 16:00 GST)")
+    expect(texts[1]).toContain("(8 ноября 2026 г. в 16:00 GMT+4)")
   })
 })

@@ -1,4 +1,5 @@
 import { Database, type DatabaseError } from "@flatwatch/db/Database"
+import { timeZone } from "@flatwatch/telegram/DisplayTime"
 import { enqueue, type NewDelivery } from "@flatwatch/telegram/Outbox"
 import { Clock, Config, ConfigError, Duration, Effect, Either, Metric } from "effect"
 import { expiredPayload, type Language, reminderPayload } from "./NoticeTexts.ts"
@@ -41,19 +42,10 @@ export const parseReminderOffsets = (
   )
 }
 
-const isTimeZone = (zone: string): boolean => {
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: zone })
-    return true
-  } catch {
-    return false
-  }
-}
-
 /**
- * `REMINDER_OFFSETS` (default `3 days,1 day`; empty = no reminders), `SUBSCRIPTIONS_TIME_ZONE`
- * (IANA zone the dates in notices are shown in, default `UTC`), `SUBSCRIPTIONS_BATCH_SIZE`
- * (rows per statement, default 1000).
+ * `REMINDER_OFFSETS` (default `3 days,1 day`; empty = no reminders), `TIME_ZONE` (IANA zone
+ * the dates in notices are shown in, default `UTC`; the bot reads it too, see `DisplayTime`),
+ * `SUBSCRIPTIONS_BATCH_SIZE` (rows per statement, default 1000).
  */
 export const SubscriptionsWorkerConfig = Config.all({
   reminderOffsets: Config.string("REMINDER_OFFSETS").pipe(
@@ -64,13 +56,7 @@ export const SubscriptionsWorkerConfig = Config.all({
       ),
     ),
   ),
-  timeZone: Config.string("SUBSCRIPTIONS_TIME_ZONE").pipe(
-    Config.validate({
-      message: "must be an IANA time zone such as UTC or Asia/Dubai",
-      validation: isTimeZone,
-    }),
-    Config.withDefault("UTC"),
-  ),
+  timeZone,
   batchSize: Config.integer("SUBSCRIPTIONS_BATCH_SIZE").pipe(
     Config.validate({
       message: "must be between 1 and 5000",

@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto"
 import { Payments } from "@flatwatch/subscriptions/Payments"
 import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
+import { formatDateTime } from "@flatwatch/telegram/DisplayTime"
 import * as Html from "@flatwatch/telegram/Html"
 import { Effect, Either } from "effect"
 import { AdminQueries } from "../AdminQueries.ts"
 import { type Feature, newComposer, onAction } from "../Feature.ts"
 import { describeError } from "../FlatwatchBot.ts"
-import { formatDate, formatNumber } from "../Format.ts"
+import { formatNumber, type Language } from "../Format.ts"
 import { button, keyboard } from "../Keyboards.ts"
 import type { RefundRefusal } from "../Messages.ts"
 import { answer, send, show } from "../Replies.ts"
@@ -19,8 +20,9 @@ const MAX_BROADCAST = 3500
  * Admin commands, for `ADMIN_IDS` only: /stats, /sources, /broadcast, /grant, /refund. For anyone else
  * these updates pass through untouched, so they meet the fallback like any unknown command.
  */
-export const AdminFeature: Feature = ({ run }) => {
+export const AdminFeature: Feature = ({ settings, run }) => {
   const composer = newComposer()
+  const date = (lang: Language, d: Date) => formatDateTime(lang, d, settings.timeZone)
   const admin = composer.filter((ctx) => ctx.isAdmin)
 
   admin.command("stats", async (ctx) => {
@@ -43,7 +45,7 @@ export const AdminFeature: Feature = ({ run }) => {
 
   admin.command("sources", async (ctx) => {
     const sources = await run(Effect.flatMap(AdminQueries, (q) => q.sources()))
-    const when = (d: Date | null) => (d === null ? "—" : formatDate(ctx.lang, d))
+    const when = (d: Date | null) => (d === null ? "—" : date(ctx.lang, d))
     await send(ctx, {
       text:
         sources.length === 0
@@ -115,11 +117,11 @@ export const AdminFeature: Feature = ({ run }) => {
         Effect.tap(() => Effect.logInfo(`admin granted ${days} days to a user`)),
       ),
     )
-    await send(ctx, { text: ctx.t.grantDone(userId, days, formatDate(ctx.lang, endsAt)) })
+    await send(ctx, { text: ctx.t.grantDone(userId, days, date(ctx.lang, endsAt)) })
     await tell(
       ctx,
       user.chatId,
-      (t) => t.grantedToUser(days, formatDate(t.language, endsAt)),
+      (t) => t.grantedToUser(days, date(t.language, endsAt)),
       user.language,
     )
   })
@@ -155,7 +157,7 @@ export const AdminFeature: Feature = ({ run }) => {
         Effect.either,
       ),
     )
-    const until = (endsAt: Date | null) => (endsAt === null ? "—" : formatDate(ctx.lang, endsAt))
+    const until = (endsAt: Date | null) => (endsAt === null ? "—" : date(ctx.lang, endsAt))
     if (Either.isLeft(refund)) {
       const error = refund.left
       if (error._tag !== "RefundError") return failed(error.message)
@@ -168,7 +170,7 @@ export const AdminFeature: Feature = ({ run }) => {
       })
     }
     await send(ctx, { text: ctx.t.refundDone(chargeId, userId, until(refund.right.endsAt)) })
-    await tellRefunded(ctx, refund.right, amount)
+    await tellRefunded(ctx, refund.right, amount, settings.timeZone)
   })
 
   return composer

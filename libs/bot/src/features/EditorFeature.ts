@@ -1,5 +1,6 @@
 import { Database } from "@flatwatch/db/Database"
 import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
+import { formatDateTime } from "@flatwatch/telegram/DisplayTime"
 import * as Html from "@flatwatch/telegram/Html"
 import { formatPrice } from "@flatwatch/telegram/ListingAlert"
 import { Effect, Either } from "effect"
@@ -17,7 +18,6 @@ import {
 } from "../Feature.ts"
 import { type FilterLimitReached, type FilterRow, Filters, valuesOfDraft } from "../Filters.ts"
 import { currencyOf } from "../FilterView.ts"
-import { formatDate } from "../Format.ts"
 import { button, keyboard } from "../Keyboards.ts"
 import { isMarketId, markets } from "../Markets.ts"
 import { parsePrice } from "../PriceInput.ts"
@@ -241,7 +241,7 @@ export const EditorFeature: Feature = ({ settings, run }) => {
     const { row, ...outcome } = saved
     const paused = ctx.user?.pausedAt != null ? `\n\n${ctx.t.pausedAll}` : ""
     const extra = outcome.trial.granted
-      ? `\n\n${ctx.t.trialStarted(formatDate(ctx.lang, outcome.trial.endsAt))}`
+      ? `\n\n${ctx.t.trialStarted(formatDateTime(ctx.lang, outcome.trial.endsAt, settings.timeZone))}`
       : outcome.status.hasAccess
         ? ""
         : `\n\n${ctx.t.noAccess}`

@@ -1,11 +1,11 @@
 import { Payments } from "@flatwatch/subscriptions/Payments"
 import { Plans } from "@flatwatch/subscriptions/Plans"
 import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
+import { formatDateTime } from "@flatwatch/telegram/DisplayTime"
 import { Effect, Either } from "effect"
 import type { BotContext } from "../BotContext.ts"
 import { type Feature, newComposer, onAction, telegramUserOf } from "../Feature.ts"
 import { describeError } from "../FlatwatchBot.ts"
-import { formatDate } from "../Format.ts"
 import { button, keyboard } from "../Keyboards.ts"
 import { send, show } from "../Replies.ts"
 import { tellAdmins, tellRefunded } from "../Tell.ts"
@@ -29,7 +29,7 @@ export const SubscriptionFeature: Feature = ({ settings, run }) => {
         plans: Effect.map(Plans, (p) => p.all),
       }),
     )
-    const date = (d: Date) => formatDate(ctx.lang, d)
+    const date = (d: Date) => formatDateTime(ctx.lang, d, settings.timeZone)
     // With access, `endsAt` is always set (the end of the period that covers now).
     const line =
       status.endsAt === null
@@ -150,7 +150,7 @@ export const SubscriptionFeature: Feature = ({ settings, run }) => {
       return
     }
     const { credit } = result
-    const until = formatDate(ctx.lang, credit.endsAt)
+    const until = formatDateTime(ctx.lang, credit.endsAt, settings.timeZone)
     await send(ctx, {
       text: credit.credited
         ? ctx.t.paymentThanks(credit.plan, until)
@@ -181,7 +181,7 @@ export const SubscriptionFeature: Feature = ({ settings, run }) => {
         Effect.annotateLogs({ userId: recorded.right.userId }),
       ),
     )
-    await tellRefunded(ctx, recorded.right, refunded.total_amount)
+    await tellRefunded(ctx, recorded.right, refunded.total_amount, settings.timeZone)
   })
 
   return composer
