@@ -1,5 +1,5 @@
 import { sequentialize } from "@grammyjs/runner"
-import { Cause, Effect, Metric, Option, Redacted, Runtime } from "effect"
+import { Cause, Duration, Effect, Metric, Option, Redacted, Runtime } from "effect"
 import { Bot, type BotError, Context, GrammyError, HttpError, session } from "grammy"
 import type { UserFromGetMe } from "grammy/types"
 import type { BotSettings } from "./BotConfig.ts"
@@ -113,7 +113,8 @@ export const makeFlatwatchBot = (
 ): FlatwatchBot => {
   const { token, apiRoot, adminIds } = settings.telegram
   const bot = new Bot<BotContext>(Redacted.value(token), {
-    client: { apiRoot, fetch: globalThis.fetch },
+    // A backstop for every call, long polls (30 s) included; replies have TELEGRAM_TIMEOUT.
+    client: { apiRoot, fetch: globalThis.fetch, timeoutSeconds: 60 },
     ContextConstructor: contextClass(run, adminIds),
     ...(botInfo === undefined ? {} : { botInfo }),
   })
@@ -140,11 +141,13 @@ export const makeFlatwatchBot = (
 
   // Replies survive a short outage of Telegram (429, 5xx, network), within Telegram's deadlines.
   bot.api.config.use(
-    replyRetry((method, reason, delayMs) =>
-      run(
-        Effect.logWarning(`${method} failed (${redactToken(reason)}); retrying in ${delayMs} ms`),
-      ),
-    ),
+    replyRetry({
+      attemptTimeoutMs: Duration.toMillis(settings.telegram.callTimeout),
+      onRetry: (method, reason, delayMs) =>
+        run(
+          Effect.logWarning(`${method} failed (${redactToken(reason)}); retrying in ${delayMs} ms`),
+        ),
+    }),
   )
 
   bot.use((_ctx, next) => inFlight.track(next()))

@@ -91,3 +91,39 @@ test("deadlines follow Telegram's limits: pre-checkout within 10 s, button answe
   expect(retryDeadlineMs("answerCallbackQuery")).toBeLessThan(15_000)
   expect(retryDeadlineMs("sendMessage")).toBe(60_000)
 })
+
+test("a reply Telegram does not answer within TELEGRAM_TIMEOUT is abandoned and sent again", async () => {
+  const hs = await BotHarness.start()
+  try {
+    await hs.startBot({ TELEGRAM_TIMEOUT: "1 second" })
+    const dina = hs.user(505, { language_code: "en" })
+    let stalled = 0
+    // The first answer comes after 5 s (and says nothing was delivered); the retry is answered.
+    hs.fake.interceptors.unshift(async (ctx: CallContext) => {
+      if (ctx.method !== "sendMessage" || Number(ctx.params.chat_id) !== dina.id || stalled > 0)
+        return undefined
+      stalled++
+      await Bun.sleep(5_000)
+      return fail(502, "Bad Gateway")
+    })
+    const started = Date.now()
+    hs.fake.injectMessage(TEST_TOKEN, dina.from, "/help")
+    const answer = await hs.chats.waitUntil(() => dina.messages()[0], 15_000)
+    const tookMs = Date.now() - started
+    expect(answer.text).toContain("/filters")
+    // Abandoned after 1 s, sent again 1 s later: well before the stalled call would have answered.
+    expect(tookMs).toBeLessThan(4_500)
+    expect(
+      hs.fake.calls.filter(
+        (c) => c.method === "sendMessage" && Number(c.params.chat_id) === dina.id,
+      ).length,
+    ).toBe(2)
+    expect(
+      hs.logs.some(
+        (l) => l.message === "sendMessage failed (no answer within 1000 ms); retrying in 1000 ms",
+      ),
+    ).toBe(true)
+  } finally {
+    await hs.stop()
+  }
+})

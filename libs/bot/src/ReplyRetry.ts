@@ -6,10 +6,13 @@
  * method's deadline has passed; then the last error is returned to the handler as before (and
  * the error boundary apologises and logs it).
  *
- * Not retried: the bot's own start-up and polling calls (they have their own retry), and every
- * other error (a 400 or 403 will not change by asking again). Telegram's time limits set the
- * deadlines: a pre-checkout query must be answered within 10 s, a button press within about
- * 15 s; everything else gets a minute.
+ * Every attempt has a timeout (`TELEGRAM_TIMEOUT`, default 15 s): a call Telegram does not
+ * answer in time is abandoned and counts as a network failure.
+ *
+ * Not retried: the bot's own start-up and polling calls (they have their own retry; the start-up
+ * ones still time out), and every other error (a 400 or 403 will not change by asking again).
+ * Telegram's time limits set the deadlines: a pre-checkout query must be answered within 10 s, a
+ * button press within about 15 s; everything else gets a minute.
  *
  * grammY's auto-retry plugin does the same for 429 and 5xx, but retries network errors without
  * any limit, which would hold a user's handler (and, by `sequentialize`, their next updates) for
@@ -17,8 +20,8 @@
  */
 import { HttpError, type Transformer } from "grammy"
 
-/** Methods with their own retry (start-up, polling): passed through. */
-const NOT_RETRIED = new Set(["getUpdates", "getMe", "setMyCommands", "deleteWebhook", "setWebhook"])
+/** Start-up methods, which have their own retry: one attempt each, with the timeout. */
+const NOT_RETRIED = new Set(["getMe", "setMyCommands", "deleteWebhook", "setWebhook"])
 
 /** How long a method may be retried, counted from its first attempt. */
 export const retryDeadlineMs = (method: string): number =>
@@ -47,20 +50,42 @@ const sleep = (ms: number, signal: Abortable | undefined) =>
     signal?.addEventListener("abort", abort, { once: true })
   })
 
-/** The transformer; `onRetry` hears about each retry (for the log). */
+type Signal = Parameters<Transformer>[3]
+
+/**
+ * `signal` (the caller's, if any) that also aborts after `ms`, and whether it was the timeout
+ * that aborted it.
+ */
+const withTimeout = (signal: Signal, ms: number) => {
+  const timeout = AbortSignal.timeout(ms)
+  // grammY types its signal with the abort-controller package; at run time it is the platform's.
+  const combined =
+    signal === undefined ? timeout : AbortSignal.any([signal as unknown as AbortSignal, timeout])
+  return { signal: combined as unknown as Signal, timedOut: () => timeout.aborted }
+}
+
+/**
+ * The transformer: `attemptTimeoutMs` bounds each attempt; `onRetry` hears about each retry (for
+ * the log).
+ */
 export const replyRetry =
-  (
-    onRetry: (method: string, reason: string, delayMs: number) => Promise<void> | void,
-  ): Transformer =>
+  (options: {
+    readonly attemptTimeoutMs: number
+    readonly onRetry: (method: string, reason: string, delayMs: number) => Promise<void> | void
+  }): Transformer =>
   async (prev, method, payload, signal) => {
-    if (NOT_RETRIED.has(method)) return prev(method, payload, signal)
+    if (method === "getUpdates") return prev(method, payload, signal)
+    if (NOT_RETRIED.has(method)) {
+      return prev(method, payload, withTimeout(signal, options.attemptTimeoutMs).signal)
+    }
     const deadline = Date.now() + retryDeadlineMs(method)
     let delay = FIRST_DELAY_MS
     for (;;) {
       let wait: number
       let reason: string
+      const attempt = withTimeout(signal, options.attemptTimeoutMs)
       try {
-        const result = await prev(method, payload, signal)
+        const result = await prev(method, payload, attempt.signal)
         if (result.ok) return result
         const retryAfter = result.parameters?.retry_after
         if (typeof retryAfter === "number") {
@@ -76,10 +101,10 @@ export const replyRetry =
       } catch (e) {
         if (!(e instanceof HttpError) || signal?.aborted === true) throw e
         wait = delay
-        reason = e.message
+        reason = attempt.timedOut() ? `no answer within ${options.attemptTimeoutMs} ms` : e.message
         if (Date.now() + wait > deadline) throw e
       }
-      await onRetry(method, reason, wait)
+      await options.onRetry(method, reason, wait)
       await sleep(wait, signal)
       if (wait === delay) delay = Math.min(delay * 2, MAX_DELAY_MS)
     }

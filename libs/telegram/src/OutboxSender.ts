@@ -55,7 +55,7 @@ import { type DeliveryKind, PriceDropPayload, TextPayload } from "./Outbox.ts"
 import type { ClaimedRow, Mark } from "./OutboxStore.ts"
 import * as OutboxStore from "./OutboxStore.ts"
 import type { OutgoingMessage } from "./OutgoingMessage.ts"
-import { apiRoot, botToken } from "./TelegramConfig.ts"
+import { apiRoot, botToken, callTimeout } from "./TelegramConfig.ts"
 import { burstFor, TokenBucket } from "./TokenBucket.ts"
 
 /** The channel the `deliveries_notify` trigger notifies, with the inserted kinds as payload. */
@@ -986,7 +986,7 @@ export const config = (sender: SenderConfigOptions): Config.Config<OutboxSenderO
     batchSize: integer("SEND_BATCH_SIZE", 50, 1, 1000),
     lease: positiveDuration("SEND_LEASE", "60 seconds"),
     maxAttempts: integer("SEND_MAX_ATTEMPTS", 8, 1, 100),
-    timeout: positiveDuration("TELEGRAM_TIMEOUT", "15 seconds"),
+    timeout: callTimeout,
     pollInterval: positiveDuration("SEND_POLL_INTERVAL", "1 second"),
     shutdownTimeout: positiveDuration("SEND_SHUTDOWN_TIMEOUT", "5 seconds"),
     retryBase: positiveDuration("SEND_RETRY_BASE", "2 seconds"),

@@ -1,4 +1,4 @@
-import { Config, Redacted } from "effect"
+import { Config, Duration, Redacted } from "effect"
 
 /** Telegram's own Bot API server; override with a self-hosted one or the test fake. */
 export const DEFAULT_API_ROOT = "https://api.telegram.org"
@@ -49,6 +49,20 @@ export const adminIds: Config.Config<ReadonlyArray<number>> = Config.string("ADM
   Config.withDefault([]),
 )
 
+/**
+ * `TELEGRAM_TIMEOUT`: how long one Bot API call may take (a sender's send, a bot's reply);
+ * default 15 seconds. Long polling (`getUpdates`) has its own.
+ */
+export const callTimeout: Config.Config<Duration.Duration> = Config.duration(
+  "TELEGRAM_TIMEOUT",
+).pipe(
+  Config.validate({
+    message: "must be a positive duration (e.g. `15 seconds`)",
+    validation: (d) => Duration.toMillis(d) > 0,
+  }),
+  Config.withDefault(Duration.seconds(15)),
+)
+
 /** Everything a component needs to talk to the Bot API. */
-export const TelegramConfig = Config.all({ token: botToken, apiRoot, adminIds })
+export const TelegramConfig = Config.all({ token: botToken, apiRoot, adminIds, callTimeout })
 export type TelegramConfig = Config.Config.Success<typeof TelegramConfig>
