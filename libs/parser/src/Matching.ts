@@ -128,13 +128,6 @@ const matchCandidates = (sql: Sql, listingIds: ReadonlyArray<number>, now: strin
   )
 `
 
-/**
- * Queues one `listing` alert per (user, listing) for the given listings, in one
- * `INSERT ... SELECT ... ON CONFLICT (dedupe_key) DO NOTHING`: a user whose several filters match
- * gets one message (referencing their lowest matching filter); a user who already has one is
- * skipped. Joins the current transaction (as a savepoint; outside one, it opens its own).
- * Returns the number of rows queued.
- */
 /** Planner settings for the matching statements, for the current transaction only (see below). */
 const matchingPlan = Database.sql((sql) =>
   // The row estimates of the unnested keys are guesses (10 per array), which makes PostgreSQL
@@ -143,6 +136,12 @@ const matchingPlan = Database.sql((sql) =>
   // (see bench/parser-matching.bench.ts).
   sql.unsafe("set local jit = off; set local enable_mergejoin = off; set local work_mem = '64MB'"),
 )
+
+/** `statement` in a transaction (a savepoint inside one) that uses the matching plan settings. */
+const withMatchingPlan = <A>(
+  statement: Effect.Effect<A, DatabaseError, Database>,
+): Effect.Effect<A, DatabaseError, Database> =>
+  Database.transaction(Effect.zipRight(matchingPlan, statement))
 
 /**
  * How many (user, listing) alerts `queueListingAlerts` would queue for these listings now,
@@ -154,41 +153,42 @@ export const countListingMatches = (
 ): Effect.Effect<number, DatabaseError, Database> =>
   listingIds.length === 0
     ? Effect.succeed(0)
-    : Database.transaction(
-        Effect.zipRight(
-          matchingPlan,
-          Database.sql(
-            (sql) => sql<{ n: number }[]>`
-              ${matchCandidates(sql, listingIds, now.toISOString())}
-              select count(*)::int as n from (select distinct user_id, listing_id from candidates) pairs
-            `,
-          ),
+    : withMatchingPlan(
+        Database.sql(
+          (sql) => sql<{ n: number }[]>`
+            ${matchCandidates(sql, listingIds, now.toISOString())}
+            select count(*)::int as n from (select distinct user_id, listing_id from candidates) pairs
+          `,
         ),
       ).pipe(Effect.map((rows) => rows[0]?.n ?? 0))
 
+/**
+ * Queues one `listing` alert per (user, listing) for the given listings, in one
+ * `INSERT ... SELECT ... ON CONFLICT (dedupe_key) DO NOTHING`: a user whose several filters match
+ * gets one message (referencing their lowest matching filter); a user who already has one is
+ * skipped. Joins the current transaction (as a savepoint; outside one, it opens its own).
+ * Returns the number of rows queued.
+ */
 export const queueListingAlerts = (
   listingIds: ReadonlyArray<number>,
   now: Date,
 ): Effect.Effect<number, DatabaseError, Database> =>
   listingIds.length === 0
     ? Effect.succeed(0)
-    : Database.transaction(
-        Effect.zipRight(
-          matchingPlan,
-          Database.sql((sql) => {
-            const at = now.toISOString()
-            return sql`
-              ${matchCandidates(sql, listingIds, at)}
-              insert into deliveries (user_id, chat_id, kind, listing_id, filter_id, dedupe_key, next_attempt_at)
-              select distinct on (user_id, listing_id)
-                user_id, chat_id, 'listing', listing_id, filter_id,
-                'listing:' || user_id || ':' || listing_id, ${at}::timestamptz
-              from candidates
-              order by user_id, listing_id, filter_id
-              on conflict (dedupe_key) do nothing
-            `
-          }),
-        ),
+    : withMatchingPlan(
+        Database.sql((sql) => {
+          const at = now.toISOString()
+          return sql`
+            ${matchCandidates(sql, listingIds, at)}
+            insert into deliveries (user_id, chat_id, kind, listing_id, filter_id, dedupe_key, next_attempt_at)
+            select distinct on (user_id, listing_id)
+              user_id, chat_id, 'listing', listing_id, filter_id,
+              'listing:' || user_id || ':' || listing_id, ${at}::timestamptz
+            from candidates
+            order by user_id, listing_id, filter_id
+            on conflict (dedupe_key) do nothing
+          `
+        }),
       ).pipe(
         Effect.map((result) => result.count),
         Effect.withSpan("Matching.queueListingAlerts", {

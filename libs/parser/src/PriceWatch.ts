@@ -7,7 +7,7 @@ import { storeListings } from "./ListingStore.ts"
 import { ParserMetrics } from "./ParserMetrics.ts"
 import type { Recheck, Source } from "./Source.ts"
 import { withSourceLock } from "./SourceLock.ts"
-import { describeCause, finishRun } from "./SourceRun.ts"
+import { describeCause, finishRun, recordStoreFailure } from "./SourceRun.ts"
 
 /** What the price watch of one source looks at. */
 export interface PriceWatchSettings {
@@ -224,18 +224,10 @@ const watchLocked = (source: Source, settings: PriceWatchSettings) =>
         return { stored, newlyMissing: newlyMissing.length }
       }),
     ).pipe(
-      Effect.tapErrorCause((cause) =>
-        Effect.logError(
+      Effect.tapErrorCause(
+        recordStoreFailure(
+          runId,
           "storing the price watch failed; its listings stay due for the next run",
-          cause,
-        ).pipe(
-          Effect.zipRight(
-            finishRun(runId, {
-              outcome: "failed",
-              error: `storing failed: ${describeCause(cause)}`,
-            }),
-          ),
-          Effect.ignore,
         ),
       ),
     )

@@ -183,18 +183,10 @@ const runLocked = (source: Source, settings: RunSettings) =>
         return { stored, health }
       }),
     ).pipe(
-      Effect.tapErrorCause((cause) =>
-        Effect.logError(
+      Effect.tapErrorCause(
+        recordStoreFailure(
+          runId,
           "storing the run failed; its listings will be read again next run",
-          cause,
-        ).pipe(
-          Effect.zipRight(
-            finishRun(runId, {
-              outcome: "failed",
-              error: `storing failed: ${describeCause(cause)}`,
-            }),
-          ),
-          Effect.ignore,
         ),
       ),
     )
@@ -231,6 +223,20 @@ const runLocked = (source: Source, settings: RunSettings) =>
   })
 
 /** Records the end of a `source_runs` row (outcome, error, counts). */
+/**
+ * When storing a run's result fails (its transaction rolled back): logs `message` with the cause
+ * and records the run as failed, outside that transaction; never fails itself.
+ */
+export const recordStoreFailure =
+  (runId: number, message: string) =>
+  (cause: Cause.Cause<unknown>): Effect.Effect<void, never, Database> =>
+    Effect.logError(message, cause).pipe(
+      Effect.zipRight(
+        finishRun(runId, { outcome: "failed", error: `storing failed: ${describeCause(cause)}` }),
+      ),
+      Effect.ignore,
+    )
+
 export const finishRun = (
   runId: number,
   values: {
