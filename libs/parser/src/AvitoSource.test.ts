@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test"
 import { Effect } from "effect"
 import { avitoArea, avitoRooms, largestFromSrcset, parseAvitoPage } from "./AvitoSource.ts"
 import type { PageResult } from "./Listing.ts"
-import { ownFixture, sharedFixture } from "./SharedFixtures.ts"
+import { describeShared, ownFixture, sharedFixture } from "./SharedFixtures.ts"
 
 const parse = (body: string) =>
   Effect.runPromise(
@@ -86,7 +86,7 @@ test("rooms and area from titles", () => {
   )
 })
 
-describe("Avito contract (real pages)", () => {
+describeShared("Avito contract (real pages)", () => {
   test("the search page yields 50 listings with id, URL, title, price and currency", async () => {
     const page = listings(
       await parse(await sharedFixture("avito/page_announcements_paginate_3.html")),

@@ -8,7 +8,7 @@ import {
 } from "./BayutSource.ts"
 import { defaultFetchOptions } from "./Fetcher.ts"
 import type { Listing } from "./Listing.ts"
-import { ownFixture, sharedFixture } from "./SharedFixtures.ts"
+import { describeShared, ownFixture, sharedFixture } from "./SharedFixtures.ts"
 
 const listingsOf = (body: string) => {
   const page = parseBayutResponse(body)
@@ -175,7 +175,7 @@ test("the price watch's query: the listings by externalID, quoted, all on one pa
   expect(params.get("numericFilters")).toBeNull()
 })
 
-describe("Bayut contract (real captures)", () => {
+describeShared("Bayut contract (real captures)", () => {
   test("the id stored for a listing is the hit's externalID (a string), not its objectID: the price watch filters on it", async () => {
     const body = await sharedFixture("bayut/rent_hits_a.algolia.json")
     const hits = (JSON.parse(body) as { hits: Array<Record<string, unknown>> }).hits

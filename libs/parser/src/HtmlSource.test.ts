@@ -7,7 +7,7 @@ import {
   parseHtmlSourceConfig,
 } from "./HtmlSourceConfig.ts"
 import type { PageResult } from "./Listing.ts"
-import { ownFixture, packagePath, sharedFixture } from "./SharedFixtures.ts"
+import { describeShared, ownFixture, packagePath, sharedFixture } from "./SharedFixtures.ts"
 
 const load = (path: string) => Effect.runPromise(loadHtmlSourceConfig(packagePath(path)))
 const parseWith = (config: HtmlSourceConfig, body: string, url?: string) =>
@@ -119,7 +119,7 @@ describe("config validation names the field", () => {
   })
 })
 
-describe("example configs on the real pages (no site-specific code)", () => {
+describeShared("example configs on the real pages (no site-specific code)", () => {
   test("DOM.RIA: 20 listings, the new-build promos left out", async () => {
     const config = await load("sources/domria.json")
     const page = listings(await parseWith(config, await sharedFixture("domria/serp_page.html")))

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test"
 import { resolve } from "node:path"
-import { ownFixture, packagePath, SHARED_FIXTURES_DIR } from "./SharedFixtures.ts"
+import { describeShared, ownFixture, packagePath, SHARED_FIXTURES_DIR } from "./SharedFixtures.ts"
 
 const root = resolve(import.meta.dir, "../../..")
 
@@ -104,7 +104,9 @@ describe("bun run parse", () => {
     expect(code).toBe(2)
     expect(stderr).toContain("card: is missing")
   })
+})
 
+describeShared("bun run parse on the real pages", () => {
   test("the committed DOM.RIA config on the real page: 20 listings", async () => {
     const { stdout, code } = await parse(
       "--source",
