@@ -9,6 +9,7 @@ import {
   Redacted,
   Schema,
 } from "effect"
+import { detectWall } from "./BotWall.ts"
 import { dubaiDistrictGroupsOf } from "./DubaiDistrictGroups.ts"
 import { Fetcher, type FetchOptions } from "./Fetcher.ts"
 import { cut, withDocument } from "./HtmlDocument.ts"
@@ -300,10 +301,6 @@ const fromV2 = (result: V2Result, options: BayutOptions): Read => {
   }
 }
 
-/** Block pages of the usual bot walls (an API answering HTML is never a result page). */
-const CHALLENGE =
-  /captcha|challenge|are you a (?:human|robot)|access denied|pardon our interruption|request unsuccessful|incapsula|perimeterx|_pxhd|verify you are human/i
-
 export interface BayutPage {
   readonly result: PageResult
   /** Whether the API has more pages after this one. */
@@ -326,7 +323,9 @@ const unrecognised = (reason: string): BayutPage => ({
  * Parses one Bayut API answer (pure): the Algolia search result (`hits[]`, single or multi-query
  * envelope) or the newer `results[]` shape. Rentals only: sale hits and office/commercial
  * categories are skipped (counted, not errors); prices are normalised to monthly; studios have
- * rooms 0; areas are m²; neighbourhoods map to the Dubai district groups.
+ * rooms 0; areas are m²; neighbourhoods map to the Dubai district groups. A bot wall
+ * (`BotWall`: a Cloudflare page, DataDome's JSON captcha answer, ...) is `Blocked`; other HTML
+ * is unrecognised.
  */
 export const parseBayutResponse = (
   body: string,
@@ -337,15 +336,14 @@ export const parseBayutResponse = (
     market: options.market ?? "dubai",
     siteUrl: options.siteUrl ?? BAYUT_SITE,
   }
-  const trimmed = body.trimStart()
-  if (trimmed.startsWith("<")) {
-    return CHALLENGE.test(trimmed.slice(0, 200_000))
-      ? {
-          hasMore: false,
-          result: PageResult.Blocked({ reason: "Bayut answered with a bot challenge page" }),
-        }
-      : unrecognised("Bayut answered HTML instead of JSON")
+  const wall = detectWall({ body })
+  if (wall !== null) {
+    return {
+      hasMore: false,
+      result: PageResult.Blocked({ reason: `Bayut answered with a bot wall: ${wall.reason}` }),
+    }
   }
+  if (body.trimStart().startsWith("<")) return unrecognised("Bayut answered HTML instead of JSON")
   const envelope = decodeEnvelope(body)
   if (Either.isLeft(envelope)) {
     return unrecognised(`unrecognised response: ${formatIssues(envelope.left).slice(0, 500)}`)

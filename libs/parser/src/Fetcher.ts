@@ -10,6 +10,7 @@ import {
   Redacted,
   Ref,
 } from "effect"
+import { describeWall, detectWall, type Wall } from "./BotWall.ts"
 import { ParserMetrics } from "./ParserMetrics.ts"
 
 /** A browser's User-Agent: some sites answer a bare HTTP client with a block page. */
@@ -67,8 +68,8 @@ export interface FetchResponse {
 }
 
 /**
- * A request that did not produce a usable page. `Blocked`: the site refused us (401, 403, or a
- * 429 that does not go away): the source backs off. `Status`: another non-2xx answer (after
+ * A request that did not produce a usable page. `Blocked`: the site refused us (401, 403, a 429
+ * that does not go away, or a bot wall whatever the status, see `BotWall`): the source backs off. `Status`: another non-2xx answer (after
  * retries for 5xx). `Network`/`Timeout`: after retries. `TooLarge`: over `maxBytes`.
  */
 export class FetchError extends Data.TaggedError("FetchError")<{
@@ -77,6 +78,8 @@ export class FetchError extends Data.TaggedError("FetchError")<{
   readonly url: string
   readonly status?: number
   readonly message: string
+  /** The bot wall that answered, when one was recognised (a `Blocked` error only). */
+  readonly wall?: Wall
   readonly cause?: unknown
 }> {}
 
@@ -120,7 +123,7 @@ class Transient extends Data.TaggedError("Transient")<{
 
 /**
  * HTTP for the sources: timeouts, retries with exponential backoff and jitter on network errors
- * and 5xx, `Retry-After` on 429, 401/403 as `Blocked`, a politeness delay per site shared by
+ * and 5xx, `Retry-After` on 429, 401/403 and bot walls (`detectWall`) as `Blocked`, a politeness delay per site shared by
  * every source in the process, browser-like headers, an optional proxy and a size cap.
  */
 export class Fetcher extends Effect.Service<Fetcher>()("@flatwatch/parser/Fetcher", {
@@ -249,6 +252,18 @@ export class Fetcher extends Effect.Service<Fetcher>()("@flatwatch/parser/Fetche
         )
         const url = describeUrl(request.url)
         const status = response.status
+        // Before the status: walls answer 200 as often as 403, and a 429 or 503 that is a
+        // challenge page will not go away by retrying.
+        const wall = detectWall(response)
+        if (wall !== null) {
+          return yield* new FetchError({
+            reason: "Blocked",
+            url,
+            status,
+            message: describeWall(wall, status),
+            wall,
+          })
+        }
         if (status >= 200 && status < 300) return response
         if (status === 401 || status === 403) {
           return yield* new FetchError({

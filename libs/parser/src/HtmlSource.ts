@@ -1,5 +1,6 @@
 import { Duration, Effect } from "effect"
 import type { Element } from "happy-dom"
+import { wallPage } from "./BotWall.ts"
 import type { FetchOptions } from "./Fetcher.ts"
 import { type CutPlan, cut, pruneFor, withDocument } from "./HtmlDocument.ts"
 import { crawlHtmlList, rebase } from "./HtmlListCrawl.ts"
@@ -88,7 +89,8 @@ export const planFor = (config: HtmlSourceConfig): CutPlan => {
 
 /**
  * The pure page parser of a config-driven source: cards inside `list`, fields as configured,
- * each listing validated. Blocked and empty pages are recognised by the configured markers.
+ * each listing validated. A common bot wall (`BotWall`) is blocked whatever the config says;
+ * the configured markers recognise the site's own block and empty pages.
  */
 export const htmlPageParser = (config: HtmlSourceConfig) => {
   const plan = planFor(config)
@@ -133,6 +135,8 @@ export const htmlPageParser = (config: HtmlSourceConfig) => {
   }
 
   return (body: string, pageUrl?: string): Effect.Effect<PageResult> => {
+    const wall = wallPage(body)
+    if (wall !== null) return Effect.succeed(wall)
     const base = pageUrl ?? config.siteUrl ?? config.urls[0].replaceAll("{page}", "1")
     const page = cut(body, plan)
     if (page.kept > 0) {
