@@ -196,8 +196,9 @@ const prunePart = (part: string, prune: Prune): string => {
       }
       continue
     }
+    // HTML ignores `/>` on elements that can have content (svg and math are dropped already).
     const selfClosed = attributes.trimEnd().endsWith("/")
-    const hasContent = !VOID.has(name) && !selfClosed
+    const hasContent = !VOID.has(name)
     if (first) {
       first = false
       out.push(tag)
