@@ -84,6 +84,14 @@ describe("cut", () => {
     expect(await cards(result.html, "body #list .card")).toEqual(["A", "B"])
   })
 
+  test("indentation between tags is carried to the next text: no blank nodes, the same words and spaces", async () => {
+    const html = `<ul id="r">\n  <li class="c">\n    <span class="p">1 €</span>\n    <span class="t">2&nbsp;Zi.</span>\n  </li>\n  <li class="c"><b>x</b> <i>y</i></li>\n</ul>`
+    const result = cut(html, { keep: ["#r"], prune: pruneFor(["#r", "li.c", ".p", ".t"], []) })
+    expect(result.html).not.toMatch(/>\s+</)
+    expect(await cards(result.html, "li.c")).toEqual(["1 € 2\u00a0Zi.", "x y"])
+    expect(await cards(result.html, ".t")).toEqual(["2\u00a0Zi."])
+  })
+
   test("selectors that depend on structure switch pruning off", () => {
     expect(pruneFor(["ul > li"], [])).toBeUndefined()
     expect(pruneFor(["li:nth-child(2)"], [])).toBeUndefined()

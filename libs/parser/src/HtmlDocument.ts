@@ -143,6 +143,14 @@ const WHITESPACE = /[ \t\n\r\f]{2,}/g
 
 type Prune = NonNullable<CutPlan["prune"]>
 
+/** ASCII whitespace (not U+00A0, which is text). */
+const isSpace = (c: number): boolean => c === 32 || c === 10 || c === 9 || c === 13 || c === 12
+
+const blank = (text: string): boolean => {
+  for (let i = 0; i < text.length; i++) if (!isSpace(text.charCodeAt(i))) return false
+  return true
+}
+
 /** The index of the `>` ending the tag whose attributes start at `from`, past quoted values. */
 const tagEnd = (html: string, from: number): number => {
   let quote = 0
@@ -163,6 +171,12 @@ const tagEnd = (html: string, from: number): number => {
  * the names selectors use, and an element left with no attribute (and not a tag a selector
  * names) is unwrapped: its tags go, its content stays. End tags are matched with a stack, as
  * the HTML was written (an element closed implicitly simply never finds its end tag).
+ *
+ * Whitespace-only text between tags (indentation: a third of a result list's nodes, each a full
+ * DOM node to happy-dom) is carried forward, across the tags, to the start of the next text.
+ * The text of the page in document order is unchanged, so every element's text keeps its
+ * words and the spaces between them; only the whitespace at an element's ends may differ (as
+ * if the page were indented differently), which reading fields trims anyway.
  */
 const prunePart = (part: string, prune: Prune): string => {
   const out: Array<string> = []
@@ -170,9 +184,18 @@ const prunePart = (part: string, prune: Prune): string => {
   const open: Array<{ readonly name: string; readonly unwrapped: boolean }> = []
   let at = 0
   let first = true
+  /** Whitespace-only text met since the last text, carried forward to it (see above). */
+  let carry = false
   TAG.lastIndex = 0
   for (let m = TAG.exec(part); m !== null; m = TAG.exec(part)) {
-    if (m.index > at) out.push(part.slice(at, m.index))
+    if (m.index > at) {
+      const text = part.slice(at, m.index)
+      if (blank(text)) carry = true
+      else {
+        out.push(carry && !isSpace(text.charCodeAt(0)) ? ` ${text}` : text)
+        carry = false
+      }
+    }
     let tag = m[0]
     let attributes = m[3] ?? ""
     if (attributes.includes('"') || attributes.includes("'")) {
@@ -223,7 +246,9 @@ const prunePart = (part: string, prune: Prune): string => {
     out.push(`<${m[2]}${kept}${selfClosed ? " /" : ""}>`)
     if (hasContent) open.push({ name, unwrapped: false })
   }
-  if (at < part.length) out.push(part.slice(at))
+  const rest = part.slice(at)
+  if (carry && (rest.length === 0 || !isSpace(rest.charCodeAt(0)))) out.push(" ")
+  out.push(rest)
   return out.join("")
 }
 
