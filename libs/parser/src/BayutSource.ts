@@ -151,12 +151,15 @@ interface BayutOptions {
 
 type Read =
   | { readonly _tag: "Candidate"; readonly candidate: Candidate }
-  | { readonly _tag: "Skipped" }
+  | { readonly _tag: "Skipped"; readonly reason: string; readonly id: string }
 
 const fromHit = (hit: AlgoliaHit, options: BayutOptions): Read => {
-  if (hit.purpose !== "for-rent") return { _tag: "Skipped" }
-  if (hit.category.some((c) => COMMERCIAL.test(c.slug))) return { _tag: "Skipped" }
   const id = String(hit.externalID)
+  if (hit.purpose !== "for-rent") return { _tag: "Skipped", reason: `purpose ${hit.purpose}`, id }
+  const commercial = hit.category.find((c) => COMMERCIAL.test(c.slug))
+  if (commercial !== undefined) {
+    return { _tag: "Skipped", reason: `commercial category (${commercial.slug})`, id }
+  }
   const period =
     hit.rentFrequency === null || hit.rentFrequency === undefined
       ? undefined
@@ -231,11 +234,17 @@ const v2Date = (text: string | null | undefined): Date | null => {
 }
 
 const fromV2 = (result: V2Result, options: BayutOptions): Read => {
-  if (result.purpose !== "for-rent") return { _tag: "Skipped" }
-  if (COMMERCIAL.test(result.type?.main ?? "") || COMMERCIAL.test(result.type?.sub ?? "")) {
-    return { _tag: "Skipped" }
-  }
   const id = String(result.id)
+  if (result.purpose !== "for-rent") {
+    return { _tag: "Skipped", reason: `purpose ${result.purpose}`, id }
+  }
+  if (COMMERCIAL.test(result.type?.main ?? "") || COMMERCIAL.test(result.type?.sub ?? "")) {
+    return {
+      _tag: "Skipped",
+      reason: `commercial category (${result.type?.sub ?? result.type?.main ?? ""})`,
+      id,
+    }
+  }
   const postedAt = v2Date(result.meta?.created_at)
   const frequency = result.rent_frequency ?? undefined
   if (frequency === undefined || !isRentPeriod(frequency)) {
@@ -371,9 +380,12 @@ export const parseBayutResponse = (
   } else {
     return { hasMore: false, result: PageResult.Empty() }
   }
-  const candidates = reads.flatMap((r) => (r._tag === "Candidate" ? [r.candidate] : []))
-  const skipped = reads.length - candidates.length
-  return { hasMore, result: validateCandidates(candidates, skipped) }
+  return {
+    hasMore,
+    result: validateCandidates(
+      reads.map((r) => (r._tag === "Candidate" ? r.candidate : { skip: r.reason, id: r.id })),
+    ),
+  }
 }
 
 const invalidRead = (raw: unknown, error: ParseResult.ParseError): Read => ({
