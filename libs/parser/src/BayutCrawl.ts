@@ -1,11 +1,7 @@
 import type { DatabaseError } from "@flatwatch/db/Database"
 import { Duration, Effect, Metric, Option, Redacted } from "effect"
-import {
-  type BayutConfig,
-  type BayutHtmlSearch,
-  parseBayutDetail,
-  parseBayutResponse,
-} from "./BayutSource.ts"
+import { parseBayutDetail } from "./BayutPage.ts"
+import { type BayutConfig, type BayutHtmlSearch, parseBayutResponse } from "./BayutSource.ts"
 import { Fetcher } from "./Fetcher.ts"
 import type { Listing } from "./Listing.ts"
 import { ParserMetrics } from "./ParserMetrics.ts"

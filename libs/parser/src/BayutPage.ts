@@ -1,4 +1,5 @@
-import { Either, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
+import { cut, withDocument } from "./HtmlDocument.ts"
 import { assignedJson } from "./JsonInPage.ts"
 import { cleanText } from "./Listing.ts"
 
@@ -79,4 +80,33 @@ export const bayutPageState = (html: string): BayutPageState | null => {
   }
   const content = state.right.algolia?.content
   return content === null || content === undefined ? null : { _tag: "Search", content }
+}
+
+/**
+ * What a listing's HTML page adds to the API: the agent's phone and every photo, from the page's
+ * `window.state` (`property.data`); without it, the phone from `tel:` links (happy-dom).
+ */
+export const parseBayutDetail = (
+  html: string,
+): Effect.Effect<{ readonly phone: string | null; readonly photos: ReadonlyArray<string> }> => {
+  const state = bayutPageState(html)
+  if (state?._tag === "Detail" && state.phone !== null) {
+    return Effect.succeed({ phone: state.phone, photos: state.photos })
+  }
+  return parseBayutDetailPhone(html).pipe(
+    Effect.map((phone) => ({ phone, photos: state?._tag === "Detail" ? state.photos : [] })),
+  )
+}
+
+/** The agent's phone from a listing's HTML page (`tel:` links), parsed with happy-dom. */
+export const parseBayutDetailPhone = (html: string): Effect.Effect<string | null> => {
+  const page = cut(html, { keep: ['a[href^="tel:"]'] })
+  if (page.kept === 0) return Effect.succeed(null)
+  return withDocument(page.html, (document) => {
+    for (const link of document.querySelectorAll('a[href^="tel:"]')) {
+      const number = cleanText(decodeURIComponent(link.getAttribute("href") ?? "").slice(4))
+      if (number !== null && /\d{5,}/.test(number.replace(/\D/g, ""))) return number
+    }
+    return null
+  })
 }

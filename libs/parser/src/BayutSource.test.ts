@@ -1,12 +1,8 @@
 import { describe, expect, test } from "bun:test"
 import { Duration, Effect, Redacted } from "effect"
 import { bayutIdsQuery } from "./BayutCrawl.ts"
-import {
-  type BayutConfig,
-  parseBayutDetail,
-  parseBayutDetailPhone,
-  parseBayutResponse,
-} from "./BayutSource.ts"
+import { parseBayutDetail, parseBayutDetailPhone } from "./BayutPage.ts"
+import { type BayutConfig, parseBayutResponse } from "./BayutSource.ts"
 import { defaultFetchOptions } from "./Fetcher.ts"
 import type { Listing } from "./Listing.ts"
 import { describeShared, ownFixture, sharedFixture } from "./SharedFixtures.ts"
