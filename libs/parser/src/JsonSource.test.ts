@@ -240,6 +240,58 @@ describe("a JSON endpoint source (POST with a page in the body)", () => {
   })
 })
 
+describe("a JSON source reading a JavaScript assignment in the page", () => {
+  const config = decode({
+    id: "state",
+    market: "testville",
+    currency: "EUR",
+    rentPeriod: "monthly",
+    urls: ["https://flats.example.test/search?page={page}"],
+    json: { assignment: "window.__STATE__" },
+    cards: "search.results[*]",
+    skip: [
+      { path: "promoted", equals: true, reason: "promoted" },
+      { path: "price", exists: false, reason: "no price (on request)" },
+    ],
+    fields: {
+      id: { path: "id" },
+      url: { path: "links[?rel=self].href", type: "url" },
+      title: [{ path: "title.de" }, { path: "title.en" }],
+      price: { path: "price", type: "number" },
+      rooms: { path: "facts[?k=rooms].v", type: "integer" },
+      areaM2: { path: "facts[?k=area].v", type: "number" },
+      photos: { path: "images[*]", type: "url" },
+    },
+  })
+  const page = `<html><body><script>
+    if (window.__STATE__ == undefined) { window.__STATE__ = null }
+    window.__STATE__ = {"search":{"results":[
+      {"id":1,"title":{"de":"Altbau","en":"Old flat"},"price":950,"promoted":false,
+       "links":[{"rel":"next","href":"/x"},{"rel":"self","href":"/flat/1"}],
+       "facts":[{"k":"rooms","v":"2"},{"k":"area","v":61.5}],"images":["/i/1a.jpg","/i/1b.jpg"]},
+      {"id":2,"title":{"en":"Loft \\"}\\" style"},"price":1200,"promoted":true,"links":[]},
+      {"id":3,"title":{"en":"Penthouse"},"price":null,"links":[]},
+      {"id":4,"title":{"en":"Studio"},"price":700,"links":[{"rel":"self","href":"/flat/4"}],"facts":[]}
+    ]}};
+  </script></body></html>`
+
+  test("cards from the assignment; skip by a value and by absence; filters, fallbacks, many photos", async () => {
+    const result = listings(await parseWith(config, page))
+    expect(result.skippedReasons).toEqual({ promoted: 1, "no price (on request)": 1 })
+    expect(result.invalid).toEqual([])
+    expect(result.listings.map((l) => l.externalId)).toEqual(["1", "4"])
+    expect(result.listings[0]).toMatchObject({
+      url: "https://flats.example.test/flat/1",
+      title: "Altbau",
+      price: 950,
+      rooms: 2,
+      areaM2: 61.5,
+      photos: ["https://flats.example.test/i/1a.jpg", "https://flats.example.test/i/1b.jpg"],
+    })
+    expect(result.listings[1]).toMatchObject({ title: "Studio", rooms: null, photos: [] })
+  })
+})
+
 describe("a rejected JSON config: one line naming the file and the field", () => {
   const base = {
     id: "api",
