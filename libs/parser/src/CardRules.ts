@@ -130,8 +130,14 @@ export interface CompiledField<C> {
   readonly many: (card: C, base: string) => Array<string>
 }
 
-export const compileField = <C>(spec: FieldSpec, access: CardAccess<C>): CompiledField<C> => {
-  const list = (Array.isArray(spec) ? spec : [spec as Extractor]).map(compileExtractor)
+const extractorList = (spec: FieldSpec | ReadonlyArray<Extractor>): ReadonlyArray<Extractor> =>
+  Array.isArray(spec) ? spec : [spec as Extractor]
+
+export const compileField = <C>(
+  spec: FieldSpec | ReadonlyArray<Extractor>,
+  access: CardAccess<C>,
+): CompiledField<C> => {
+  const list = extractorList(spec).map(compileExtractor)
   const rawOf = (c: CompiledExtractor, card: C): Raw =>
     c.ex.const !== undefined ? c.ex.const : access.one(card, c.ex)
   return {
@@ -229,9 +235,7 @@ export const compileCardReader = <C>(config: HtmlSourceConfig, access: CardAcces
     f.rentPeriod === undefined
       ? null
       : compileField(
-          (Array.isArray(f.rentPeriod) ? f.rentPeriod : [f.rentPeriod as Extractor]).map(
-            ({ map: _map, ...ex }): Extractor => ex,
-          ) as unknown as FieldSpec,
+          extractorList(f.rentPeriod).map(({ map: _map, ...ex }): Extractor => ex),
           access,
         )
   const skips = config.skip.map((rule) => compileSkipRule(rule, access))
