@@ -15,6 +15,7 @@ import { MuteFeature } from "./features/MuteFeature.ts"
 import { SettingsFeature } from "./features/SettingsFeature.ts"
 import { StartFeature } from "./features/StartFeature.ts"
 import { SubscriptionFeature } from "./features/SubscriptionFeature.ts"
+import { dropUnfitUpdates } from "./IncomingUpdate.ts"
 import { messages } from "./Messages.ts"
 import { replyRetry } from "./ReplyRetry.ts"
 import { emptySession } from "./Session.ts"
@@ -151,6 +152,9 @@ export const makeFlatwatchBot = (
   )
 
   bot.use((_ctx, next) => inFlight.track(next()))
+  // Before anything reads the update (sequencing keys on its sender): an update that does not
+  // fit what Telegram sends is answered where possible and dropped here, never reaching SQL.
+  bot.use(dropUnfitUpdates({ log: run }))
   bot.use(sequentialize((ctx: Context) => (ctx.from ?? ctx.chat)?.id.toString()))
 
   // Only private chats (a group the bot was added to gets no answers), behind one boundary; a
