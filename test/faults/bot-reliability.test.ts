@@ -13,7 +13,7 @@
  *    and every user is answered after it.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
-import type { FakeUser } from "@flatwatch/telegram/FakeBotApi"
+import type { CallContext, FakeUser } from "@flatwatch/telegram/FakeBotApi"
 import { SYSTEM_TOKEN, System } from "../support/system.ts"
 
 setDefaultTimeout(120_000)
@@ -89,5 +89,86 @@ describe("the bot under malformed updates", () => {
     expect(system.errorsLogged()).toEqual([])
     const { code } = await system.stopRunner()
     expect(code).toBe(0)
+  })
+})
+
+/** `count` presses without a first_name and `count` valid /start, interleaved, from new users. */
+const burst = (first: number, count: number) => {
+  for (let i = 0; i < count; i++) {
+    system.fake.injectMessage(SYSTEM_TOKEN, { id: first + i, first_name: `B ${i}` }, "/start")
+    system.fake.injectUpdate(SYSTEM_TOKEN, {
+      callback_query: {
+        id: `burst${first + i}`,
+        from: { id: first + count + i, is_bot: false },
+        chat_instance: "x",
+        data: "fnew",
+      },
+    })
+  }
+}
+
+describe("a 429 storm on the bot's replies", () => {
+  test("15 s of 429 (retry_after 3) with 30 users writing: one 429 per window, every user answered after it", async () => {
+    await system.startRunner()
+    const RETRY_AFTER = 3
+    const STORM_MS = 15_000
+    const refusals: number[] = []
+    let stormEnds = 0
+    system.fake.interceptors.unshift((ctx: CallContext) => {
+      if (Date.now() >= stormEnds || ctx.method === "getUpdates" || ctx.method === "getMe")
+        return undefined
+      refusals.push(Date.now())
+      return {
+        ok: false,
+        error_code: 429,
+        description: `Too Many Requests: retry after ${RETRY_AFTER}`,
+        parameters: { retry_after: RETRY_AFTER },
+      }
+    })
+    stormEnds = Date.now() + STORM_MS
+    const users = Array.from({ length: 30 }, (_, i) => system.user(73_001 + i))
+    for (const u of users) {
+      system.fake.injectMessage(SYSTEM_TOKEN, u.from, "/help")
+      await Bun.sleep(200)
+    }
+    await system.waitFor(
+      "every user to be answered after the storm",
+      () => (users.every((u) => u.messages().length > 0) ? true : undefined),
+      90_000,
+    )
+    // A refusal inside the retry_after of an earlier one means a reply did not wait for the gate.
+    const inWindow = refusals.filter((at, i) =>
+      refusals
+        .slice(0, i)
+        .some((earlier) => at > earlier + 50 && at < earlier + RETRY_AFTER * 1000 - 50),
+    )
+    expect(inWindow).toEqual([])
+    expect(refusals.length).toBeLessThanOrEqual(Math.ceil(STORM_MS / 1000 / RETRY_AFTER) + 1)
+    for (const u of users) expect(u.messages().some((m) => m.text.includes("/filters"))).toBe(true)
+    console.info(
+      `[fault bot 429 storm] ${STORM_MS} ms, retry_after ${RETRY_AFTER}: ${refusals.length} x 429 to the bot's replies, 0 inside a window; 30/30 users answered`,
+    )
+    const { code } = await system.stopRunner()
+    expect(code).toBe(0)
+  })
+})
+
+// Last: the runner is stopped with updates in flight, which Telegram would hand out again.
+describe("shutdown after a burst", () => {
+  test("SIGTERM while 400 updates are in flight: the runner exits 0 within SHUTDOWN_TIMEOUT", async () => {
+    await system.startRunner({ SHUTDOWN_TIMEOUT: "8 seconds" })
+    // Replies are slow (3 s each), so the burst is still in flight when the signal comes.
+    system.fake.limits.slowAnswers(3_000, (ctx) => ctx.method === "sendMessage")
+    try {
+      burst(72_001, 200)
+      await system.waitFor("the bot to take the burst", () =>
+        system.fake.callsTo("sendMessage").length > 0 ? true : undefined,
+      )
+      const { code, ms } = await system.stopRunner()
+      expect({ code, withinDeadline: ms < 8_000 }).toEqual({ code: 0, withinDeadline: true })
+      console.info(`[fault bot burst SIGTERM] exit ${code} after ${Math.round(ms)} ms`)
+    } finally {
+      system.fake.limits.slowAnswers(0)
+    }
   })
 })

@@ -17,7 +17,7 @@ import { StartFeature } from "./features/StartFeature.ts"
 import { SubscriptionFeature } from "./features/SubscriptionFeature.ts"
 import { dropUnfitUpdates } from "./IncomingUpdate.ts"
 import { messages } from "./Messages.ts"
-import { replyRetry } from "./ReplyRetry.ts"
+import { FloodGate, replyRetry } from "./ReplyRetry.ts"
 import { emptySession } from "./Session.ts"
 import { sessionStorage } from "./SessionStore.ts"
 import { sessionKey, Users } from "./Users.ts"
@@ -97,6 +97,11 @@ export class InFlight {
 export interface FlatwatchBot {
   readonly bot: Bot<BotContext>
   readonly inFlight: InFlight
+  /**
+   * Ends every wait and Bot API call of the handlers at once (the bot is stopping and the
+   * handlers still running have had their time).
+   */
+  readonly abortCalls: () => void
   /** The bot's one bridge into Effect (also for the webhook server's log lines). */
   readonly run: RunEffect
 }
@@ -140,10 +145,14 @@ export const makeFlatwatchBot = (
     }
   })
 
-  // Replies survive a short outage of Telegram (429, 5xx, network), within Telegram's deadlines.
+  // Replies survive a short outage of Telegram (429, 5xx, network), within Telegram's deadlines;
+  // a 429 pauses every reply of the bot (one gate).
+  const stopping = new AbortController()
   bot.api.config.use(
     replyRetry({
       attemptTimeoutMs: Duration.toMillis(settings.telegram.callTimeout),
+      gate: new FloodGate(),
+      stop: stopping.signal,
       onRetry: (method, reason, delayMs) =>
         run(
           Effect.logWarning(`${method} failed (${redactToken(reason)}); retrying in ${delayMs} ms`),
@@ -240,7 +249,7 @@ export const makeFlatwatchBot = (
     ),
   )
 
-  return { bot, inFlight, run }
+  return { bot, inFlight, run, abortCalls: () => stopping.abort() }
 }
 
 /** The one error boundary: an apology to the user, a log line, and the bot carries on. */
