@@ -6,6 +6,7 @@
  */
 import { resolve } from "node:path"
 import { BotConfig } from "@flatwatch/bot/BotConfig"
+import { DatabasePoolConfig } from "@flatwatch/db/Database"
 import * as EmbeddedPostgres from "@flatwatch/db/EmbeddedPostgres"
 import { migrate } from "@flatwatch/db/Migrations"
 import { Data, Deferred, Duration, Effect, Option, Redacted, type Scope } from "effect"
@@ -101,7 +102,8 @@ export const run = (options: RunOptions): Effect.Effect<RunResult, unknown, Scop
           Effect.map((pg) => pg.url),
         ),
     })
-    yield* migrate(databaseUrl)
+    const pool = yield* DatabasePoolConfig
+    yield* migrate(databaseUrl, { connectTimeout: pool.connectTimeout })
 
     const env: Record<string, string> = {}
     for (const [key, value] of Object.entries(process.env))

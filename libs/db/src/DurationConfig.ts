@@ -1,0 +1,41 @@
+/**
+ * Durations read from the environment, checked at start-up: a timeout, an interval or a backoff
+ * of zero or less is refused with one line naming the variable (a `0 seconds` shutdown deadline
+ * would terminate every worker on every stop). It sits in `@flatwatch/db` because every
+ * component depends on it.
+ */
+import { Config, Duration } from "effect"
+
+const checked = (
+  name: string,
+  fallback: Duration.DurationInput | undefined,
+  valid: (ms: number) => boolean,
+  message: string,
+): Config.Config<Duration.Duration> => {
+  const read = Config.duration(name).pipe(
+    Config.validate({ message, validation: (d) => valid(Duration.toMillis(d)) }),
+  )
+  return fallback === undefined ? read : read.pipe(Config.withDefault(Duration.decode(fallback)))
+}
+
+/**
+ * A duration that must be longer than zero (timeouts, intervals, deadlines, backoffs); without
+ * `fallback` the variable is required (or wrap it in `Config.option`).
+ */
+export const positiveDuration = (
+  name: string,
+  fallback?: Duration.DurationInput,
+): Config.Config<Duration.Duration> =>
+  checked(name, fallback, (ms) => ms > 0, "must be a duration longer than zero (e.g. `20 seconds`)")
+
+/** A duration that may be zero but not negative (a jitter, a politeness delay, an overlap). */
+export const nonNegativeDuration = (
+  name: string,
+  fallback?: Duration.DurationInput,
+): Config.Config<Duration.Duration> =>
+  checked(
+    name,
+    fallback,
+    (ms) => ms >= 0,
+    "must be a duration of zero or more (e.g. `0 seconds`, `10 seconds`)",
+  )
