@@ -12,7 +12,7 @@
  *    `retry_after` of the last 429 (one gate for the whole bot), so at most one 429 per window,
  *    and every user is answered after it.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
+import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import type { CallContext, FakeUser } from "@flatwatch/telegram/FakeBotApi"
 import { SYSTEM_TOKEN, System } from "../support/system.ts"
 
@@ -25,6 +25,10 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await system?.stop()
+})
+// A test that failed with its runner still up must not leave it to the next one.
+afterEach(async () => {
+  if (system?.runner !== undefined) await system.stopRunner("SIGKILL")
 })
 
 /** Connections of the runner's bot component and what they are doing. */
@@ -153,12 +157,74 @@ describe("a 429 storm on the bot's replies", () => {
   })
 })
 
-// Last: the runner is stopped with updates in flight, which Telegram would hand out again.
+describe("readiness tells the truth", () => {
+  test("a bot whose pool is stuck is reported not ready and restarted; users are answered after", async () => {
+    const runner = await system.startRunner(
+      { UNREADY_RESTART_AFTER: "5 seconds" },
+      { args: ["--only", "bot"] },
+    )
+    const lock = await system.sql.reserve()
+    try {
+      await lock`begin`
+      await lock`lock table users in access exclusive mode`
+      const stuck = Array.from({ length: 10 }, (_, i) => system.user(74_001 + i))
+      for (const u of stuck) system.fake.injectMessage(SYSTEM_TOKEN, u.from, "/start")
+      const unready = await system.waitFor(
+        "/readyz to say the bot's pool is stuck",
+        async () => {
+          const res = await runner.get("/readyz")
+          if (res.status !== 503) return undefined
+          const body = (await res.json()) as {
+            components: Array<{ name: string; reason?: string }>
+          }
+          const reason = body.components.find((c) => c.name === "bot")?.reason
+          return reason?.includes("database pool") === true ? reason : undefined
+        },
+        60_000,
+      )
+      expect(unready).toMatch(/^database pool: no query has succeeded for \d+ s/)
+      await system.waitFor(
+        "the runner to restart the bot",
+        async () =>
+          ((await system.metric("flatwatch_component_restarts_total", { component: "bot" })) ??
+            0) >= 1
+            ? true
+            : undefined,
+        30_000,
+      )
+      await lock`rollback`
+      // The updates the stuck bot held were answered with an apology when it was stopped.
+      await system.waitFor(
+        "every user who wrote during the stall to get an answer",
+        () => (stuck.every((u) => u.messages().length > 0) ? true : undefined),
+        30_000,
+      )
+      await runner.waitReady(60_000)
+      const probe = await system.user(74_101).send("/help", 30_000)
+      expect(probe.text).toContain("/filters")
+      expect(
+        system
+          .logs()
+          .some((l) => /component bot is not ready for \d+ s \(database pool/.test(l.message)),
+      ).toBe(true)
+      console.info(
+        `[fault bot stuck pool] /readyz said “${unready}”; restarted; 10/10 answered, the next user too`,
+      )
+    } finally {
+      lock.release()
+    }
+    const { code } = await system.stopRunner()
+    expect(code).toBe(0)
+  })
+})
+
+// Last: the runner stops with updates in hand, which Telegram would hand out again.
 describe("shutdown after a burst", () => {
-  test("SIGTERM while 400 updates are in flight: the runner exits 0 within SHUTDOWN_TIMEOUT", async () => {
+  test("SIGTERM while the burst's replies hang: handlers interrupted at the drain deadline, exit 0 within SHUTDOWN_TIMEOUT", async () => {
+    // SHUTDOWN_TIMEOUT 8 s: the bot waits 4 s for its updates, then interrupts them.
     await system.startRunner({ SHUTDOWN_TIMEOUT: "8 seconds" })
-    // Replies are slow (3 s each), so the burst is still in flight when the signal comes.
-    system.fake.limits.slowAnswers(3_000, (ctx) => ctx.method === "sendMessage")
+    // Telegram takes 30 s to answer each reply: the burst is still in hand at the signal.
+    system.fake.limits.slowAnswers(30_000, (ctx) => ctx.method === "sendMessage")
     try {
       burst(72_001, 200)
       await system.waitFor("the bot to take the burst", () =>
@@ -166,7 +232,15 @@ describe("shutdown after a burst", () => {
       )
       const { code, ms } = await system.stopRunner()
       expect({ code, withinDeadline: ms < 8_000 }).toEqual({ code: 0, withinDeadline: true })
-      console.info(`[fault bot burst SIGTERM] exit ${code} after ${Math.round(ms)} ms`)
+      const interrupted = system
+        .logs()
+        .filter((l) =>
+          /still in flight after the 4s drain deadline; interrupting them/.test(l.message),
+        )
+      expect(interrupted).toHaveLength(1)
+      console.info(
+        `[fault bot burst SIGTERM] exit ${code} after ${Math.round(ms)} ms; ${interrupted[0]?.message}`,
+      )
     } finally {
       system.fake.limits.slowAnswers(0)
     }

@@ -87,6 +87,7 @@ export const run = (options: RunOptions): Effect.Effect<RunResult, unknown, Scop
       metrics: [],
       heapUsed: undefined,
       lastError: undefined,
+      unready: undefined,
     }))
     yield* HealthServer.serve({
       hostname: config.httpHost,
@@ -113,6 +114,9 @@ export const run = (options: RunOptions): Effect.Effect<RunResult, unknown, Scop
     supervisor = yield* Supervisor.make({
       components: options.only.map((name) => ({ name, entry: workerEntry(name) })),
       env,
+      staleAfter: Duration.times(HEARTBEAT_INTERVAL, 5),
+      unreadyRestartAfter: config.unreadyRestartAfter,
+      stopDeadline: config.shutdownTimeout,
       ...(options.backoff ? { backoff: options.backoff } : {}),
     })
     yield* Effect.logInfo(`started ${options.only.join(", ")}`)

@@ -1,4 +1,5 @@
 import * as ComponentFatal from "@flatwatch/db/ComponentFatal"
+import { registerProbe } from "@flatwatch/db/ComponentHealth"
 import { Payments } from "@flatwatch/subscriptions/Payments"
 import { Plans } from "@flatwatch/subscriptions/Plans"
 import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
@@ -21,6 +22,7 @@ import type { Update, UserFromGetMe } from "grammy/types"
 import { AdminQueries } from "./AdminQueries.ts"
 import { BotConfig, type BotMode, type BotSettings, type WebhookConfig } from "./BotConfig.ts"
 import type { BotServices } from "./BotContext.ts"
+import { stallReason } from "./BotHealth.ts"
 import { commandList, setAdminMenu } from "./CommandMenus.ts"
 import { Filters } from "./Filters.ts"
 import { describeError, type FlatwatchBot, makeFlatwatchBot } from "./FlatwatchBot.ts"
@@ -58,11 +60,6 @@ export const ALLOWED_UPDATES = [
   "my_chat_member",
   "pre_checkout_query",
 ] as const
-
-/** How long stopping waits for handlers in flight before interrupting them. */
-const DRAIN_DEADLINE = Duration.seconds(10)
-/** How long interrupted handlers get to end (their apology, their log line). */
-const INTERRUPT_GRACE = Duration.seconds(2)
 
 const getMe = (flatwatch: FlatwatchBot) =>
   Effect.tryPromise({
@@ -128,6 +125,10 @@ const drain = (
   stopIntake: Effect.Effect<void> = Effect.void,
 ) =>
   Effect.gen(function* () {
+    const deadline = flatwatch.drainTimeout
+    // Interrupted handlers get a tenth of that to end (their apology, their log line), and
+    // another tenth once their calls are aborted.
+    const grace = Duration.times(deadline, 0.1)
     const waitIdle = (deadline: Duration.Duration) =>
       Effect.promise(() => flatwatch.inFlight.drain()).pipe(
         Effect.interruptible,
@@ -136,17 +137,21 @@ const drain = (
       )
     const drained = yield* stopIntake.pipe(
       Effect.interruptible,
-      Effect.timeout(DRAIN_DEADLINE),
+      Effect.timeout(deadline),
       Effect.ignore,
-      Effect.zipRight(waitIdle(DRAIN_DEADLINE)),
+      Effect.zipRight(waitIdle(deadline)),
     )
     if (Option.isSome(drained)) return
     yield* Effect.logWarning(
-      `${flatwatch.inFlight.size} update(s) still in flight after the ${Duration.format(DRAIN_DEADLINE)} drain deadline; interrupting them`,
+      `${flatwatch.inFlight.size} update(s) still in flight after the ${Duration.format(deadline)} drain deadline; interrupting them`,
     )
-    flatwatch.abortCalls()
+    // Their effects first (a query waiting on a stuck pool): the handlers then apologise to
+    // their users; whatever still waits after that (a Bot API call Telegram does not answer,
+    // the flood gate) is aborted.
     yield* FiberSet.clear(handlers)
-    if (Option.isNone(yield* waitIdle(INTERRUPT_GRACE)))
+    if (Option.isSome(yield* waitIdle(grace))) return
+    flatwatch.abortCalls()
+    if (Option.isNone(yield* waitIdle(grace)))
       yield* Effect.logWarning(
         `${flatwatch.inFlight.size} update(s) did not end after being interrupted; leaving them`,
       )
@@ -307,6 +312,18 @@ export const start = (
     const handlers = yield* FiberSet.make()
     const run = yield* FiberSet.runtimePromise(handlers)<BotServices>()
     const flatwatch = makeFlatwatchBot(settings, run)
+    yield* registerProbe(() =>
+      stallReason(
+        {
+          mode: settings.mode,
+          polledAt: flatwatch.polledAt(),
+          pending: flatwatch.inFlight.size,
+          busySince: flatwatch.inFlight.busySince,
+          lastDoneAt: flatwatch.inFlight.lastDoneAt,
+        },
+        Date.now(),
+      ),
+    )
     const botInfo = yield* getMe(flatwatch)
     flatwatch.bot.botInfo = botInfo
     yield* setCommands(flatwatch, settings.telegram.adminIds)

@@ -76,12 +76,23 @@ const contextClass = (run: RunEffect, adminIds: ReadonlyArray<number>) => {
   }
 }
 
-/** Tracks handlers in flight, so that stopping the bot can wait for them to finish. */
+/**
+ * Tracks handlers in flight, so that stopping the bot can wait for them to finish and the
+ * health probe can tell handlers that progress from handlers that hang.
+ */
 export class InFlight {
   private readonly running = new Set<Promise<unknown>>()
+  /** When the bot last went from idle to busy (epoch ms). */
+  busySince = Date.now()
+  /** When a handler last finished (epoch ms). */
+  lastDoneAt = Date.now()
   track<A>(p: Promise<A>): Promise<A> {
+    if (this.running.size === 0) this.busySince = Date.now()
     this.running.add(p)
-    const done = () => this.running.delete(p)
+    const done = () => {
+      this.running.delete(p)
+      this.lastDoneAt = Date.now()
+    }
     p.then(done, done)
     return p
   }
@@ -97,6 +108,10 @@ export class InFlight {
 export interface FlatwatchBot {
   readonly bot: Bot<BotContext>
   readonly inFlight: InFlight
+  /** How long stopping waits for `inFlight` before interrupting it (`BotSettings.drainTimeout`). */
+  readonly drainTimeout: Duration.Duration
+  /** When a `getUpdates` last completed ok (epoch ms; the bot's creation until then). */
+  readonly polledAt: () => number
   /**
    * Ends every wait and Bot API call of the handlers at once (the bot is stopping and the
    * handlers still running have had their time).
@@ -128,9 +143,11 @@ export const makeFlatwatchBot = (
   const deps: FeatureDeps = { settings, run }
 
   // Log failed Bot API calls of the bot's own loop (long polling), without the token.
+  let polledAt = Date.now()
   bot.api.config.use(async (prev, method, payload, signal) => {
     try {
       const result = await prev(method, payload, signal)
+      if (result.ok && method === "getUpdates") polledAt = Date.now()
       if (!result.ok && method === "getUpdates") {
         await run(
           Effect.logWarning(`getUpdates failed: ${result.error_code} ${result.description}`),
@@ -249,7 +266,14 @@ export const makeFlatwatchBot = (
     ),
   )
 
-  return { bot, inFlight, run, abortCalls: () => stopping.abort() }
+  return {
+    bot,
+    inFlight,
+    run,
+    drainTimeout: settings.drainTimeout ?? Duration.seconds(10),
+    polledAt: () => polledAt,
+    abortCalls: () => stopping.abort(),
+  }
 }
 
 /** The one error boundary: an apology to the user, a log line, and the bot carries on. */

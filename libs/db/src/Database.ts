@@ -232,8 +232,20 @@ export class Database extends Context.Tag("@flatwatch/db/Database")<Database, Da
     Layer.scoped(
       Database,
       Effect.flatMap(
-        Config.all({ url: Config.redacted("DATABASE_URL"), pool: DatabasePoolConfig }),
-        ({ url, pool }) => make({ url, component, ...pool }),
+        Config.all({
+          url: Config.redacted("DATABASE_URL"),
+          pool: DatabasePoolConfig,
+          shutdown: positiveDuration("SHUTDOWN_TIMEOUT", "20 seconds"),
+        }),
+        ({ url, pool, shutdown }) =>
+          // Closing the pool is the last step of a worker's stop: a quarter of the runner's
+          // SHUTDOWN_TIMEOUT at most (5 s by default), so the worker stops inside it.
+          make({
+            url,
+            component,
+            ...pool,
+            closeTimeout: Duration.min(Duration.seconds(5), Duration.times(shutdown, 0.25)),
+          }),
       ),
     )
 
