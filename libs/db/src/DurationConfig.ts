@@ -4,7 +4,7 @@
  * would terminate every worker on every stop). It sits in `@flatwatch/db` because every
  * component depends on it.
  */
-import { Config, Duration } from "effect"
+import { Config, ConfigError, Duration, Either, Option } from "effect"
 
 const checked = (
   name: string,
@@ -12,8 +12,15 @@ const checked = (
   valid: (ms: number) => boolean,
   message: string,
 ): Config.Config<Duration.Duration> => {
-  const read = Config.duration(name).pipe(
-    Config.validate({ message, validation: (d) => valid(Duration.toMillis(d)) }),
+  // Not `Config.duration`: it reads "-5 seconds" as zero, which would pass as "not negative".
+  const read = Config.string(name).pipe(
+    Config.mapOrFail((raw) => {
+      const value = raw.trim()
+      const decoded = value.startsWith("-") ? Option.none() : Duration.decodeUnknown(value)
+      return Option.isSome(decoded) && valid(Duration.toMillis(decoded.value))
+        ? Either.right(decoded.value)
+        : Either.left(ConfigError.InvalidData([], message))
+    }),
   )
   return fallback === undefined ? read : read.pipe(Config.withDefault(Duration.decode(fallback)))
 }
