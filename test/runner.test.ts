@@ -104,7 +104,8 @@ describe("runner", () => {
           ? text
           : undefined
       },
-      15_000,
+      // Generous: each start of a worker takes seconds on a loaded 2-core machine.
+      45_000,
       "two restarts of the bot",
     )
     expect(metric(metrics, "flatwatch_component_up", "parser")).toBe(1)
