@@ -104,7 +104,8 @@ describe("runner", () => {
           ? text
           : undefined
       },
-      15_000,
+      // Generous: each start of a worker takes seconds on a loaded 2-core machine.
+      45_000,
       "two restarts of the bot",
     )
     expect(metric(metrics, "flatwatch_component_up", "parser")).toBe(1)
@@ -190,7 +191,7 @@ describe("bad start-up", () => {
       { ...baseEnv(), DATABASE_URL: "mysql://x" },
       [],
       2,
-      "DATABASE_URL: is not a postgres:// URL",
+      "DATABASE_URL: has the scheme mysql:// where postgres:// or postgresql:// belongs",
     )
     await expectOneLine(
       {
@@ -234,7 +235,11 @@ describe("bad start-up", () => {
 
   test("database unreachable: exit 1 with a clear line", async () => {
     await expectOneLine(
-      { ...baseEnv(), DATABASE_URL: "postgres://postgres@127.0.0.1:1/flatwatch" },
+      {
+        ...baseEnv(),
+        DATABASE_URL: "postgres://postgres@127.0.0.1:1/flatwatch",
+        DATABASE_CONNECT_TIMEOUT: "1 second",
+      },
       [],
       1,
       "127.0.0.1:1/flatwatch",

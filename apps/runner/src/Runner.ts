@@ -6,6 +6,7 @@
  */
 import { resolve } from "node:path"
 import { BotConfig } from "@flatwatch/bot/BotConfig"
+import { DatabasePoolConfig } from "@flatwatch/db/Database"
 import * as EmbeddedPostgres from "@flatwatch/db/EmbeddedPostgres"
 import { migrate } from "@flatwatch/db/Migrations"
 import { Data, Deferred, Duration, Effect, Option, Redacted, type Scope } from "effect"
@@ -86,6 +87,7 @@ export const run = (options: RunOptions): Effect.Effect<RunResult, unknown, Scop
       metrics: [],
       heapUsed: undefined,
       lastError: undefined,
+      unready: undefined,
     }))
     yield* HealthServer.serve({
       hostname: config.httpHost,
@@ -101,7 +103,8 @@ export const run = (options: RunOptions): Effect.Effect<RunResult, unknown, Scop
           Effect.map((pg) => pg.url),
         ),
     })
-    yield* migrate(databaseUrl)
+    const pool = yield* DatabasePoolConfig
+    yield* migrate(databaseUrl, { connectTimeout: pool.connectTimeout })
 
     const env: Record<string, string> = {}
     for (const [key, value] of Object.entries(process.env))
@@ -111,6 +114,9 @@ export const run = (options: RunOptions): Effect.Effect<RunResult, unknown, Scop
     supervisor = yield* Supervisor.make({
       components: options.only.map((name) => ({ name, entry: workerEntry(name) })),
       env,
+      staleAfter: Duration.times(HEARTBEAT_INTERVAL, 5),
+      unreadyRestartAfter: config.unreadyRestartAfter,
+      stopDeadline: config.shutdownTimeout,
       ...(options.backoff ? { backoff: options.backoff } : {}),
     })
     yield* Effect.logInfo(`started ${options.only.join(", ")}`)

@@ -1,6 +1,7 @@
+import { positiveDuration } from "@flatwatch/db/DurationConfig"
 import { timeZone } from "@flatwatch/telegram/DisplayTime"
 import { TelegramConfig } from "@flatwatch/telegram/TelegramConfig"
-import { Config, ConfigError, Either, Option, Redacted } from "effect"
+import { Config, ConfigError, Duration, Either, Option, Redacted } from "effect"
 import { isMarketId, type Market, markets } from "./Markets.ts"
 
 /** How updates reach the bot: long polling (default) or a webhook served by `Bun.serve`. */
@@ -110,6 +111,12 @@ export interface BotSettings {
   readonly markets: ReadonlyArray<Market>
   /** `TIME_ZONE`: the IANA zone every date the bot shows is in (the notices use it too). */
   readonly timeZone: string
+  /**
+   * How long stopping waits for the updates in hand before interrupting them: half of the
+   * runner's `SHUTDOWN_TIMEOUT` (default 10 s), so that the worker stops inside the runner's
+   * deadline with its pool closed.
+   */
+  readonly drainTimeout?: Duration.Duration
 }
 
 const requiredForWebhook = (name: string) =>
@@ -129,6 +136,7 @@ export const BotConfig: Config.Config<BotSettings> = Config.all({
   webhookSecret: Config.option(webhookSecret),
   webhookHost,
   webhookPort,
+  shutdownTimeout: positiveDuration("SHUTDOWN_TIMEOUT", "20 seconds"),
 }).pipe(
   Config.mapOrFail((c): Either.Either<BotSettings, ConfigError.ConfigError> => {
     const common = {
@@ -137,6 +145,7 @@ export const BotConfig: Config.Config<BotSettings> = Config.all({
       maxFiltersPerUser: c.maxFiltersPerUser,
       markets: c.markets,
       timeZone: c.timeZone,
+      drainTimeout: Duration.times(c.shutdownTimeout, 0.5),
     }
     if (c.mode === "polling") return Either.right({ ...common, webhook: Option.none() })
     if (Option.isNone(c.webhookUrl)) return requiredForWebhook("WEBHOOK_URL")

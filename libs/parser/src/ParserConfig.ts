@@ -1,6 +1,7 @@
+import { nonNegativeDuration, positiveDuration } from "@flatwatch/db/DurationConfig"
 import { adminIds } from "@flatwatch/telegram/TelegramConfig"
 import { Cron } from "croner"
-import { Config, ConfigError, Duration, Effect, Either, Option, Redacted } from "effect"
+import { Config, ConfigError, type Duration, Effect, Either, Option, Redacted } from "effect"
 import { avitoSource } from "./AvitoSource.ts"
 import { BAYUT_SITE, bayutSource } from "./BayutSource.ts"
 import { DEFAULT_USER_AGENT, type FetchOptions } from "./Fetcher.ts"
@@ -87,8 +88,7 @@ const boundedInt = (name: string, min: number, max: number) =>
 const int = (name: string, min: number, max: number, fallback: number) =>
   boundedInt(name, min, max).pipe(Config.withDefault(fallback))
 
-const duration = (name: string, fallback: Duration.DurationInput) =>
-  Config.duration(name).pipe(Config.withDefault(Duration.decode(fallback)))
+const duration = positiveDuration
 
 const list = (
   name: string,
@@ -130,8 +130,8 @@ const shared = Config.all({
   backoff: duration("PARSER_FETCH_BACKOFF", "1 second"),
   maxRetryAfter: duration("PARSER_MAX_RETRY_AFTER", "60 seconds"),
   maxBytes: int("PARSER_MAX_RESPONSE_BYTES", 10_000, 200_000_000, 10 * 1024 * 1024),
-  politeness: duration("PARSER_POLITENESS_DELAY", "1 second"),
-  jitter: duration("PARSER_JITTER", "10 seconds"),
+  politeness: nonNegativeDuration("PARSER_POLITENESS_DELAY", "1 second"),
+  jitter: nonNegativeDuration("PARSER_JITTER", "10 seconds"),
   runOnStart: Config.boolean("PARSER_RUN_ON_START").pipe(Config.withDefault(true)),
   degradedAfter: int("PARSER_DEGRADED_AFTER", 1, 10_000, 5),
   blockedBackoff: duration("PARSER_BLOCKED_BACKOFF", "1 minute"),
@@ -166,7 +166,7 @@ const fetchOptions = (
 const siteSettings = (prefix: string, acceptLanguage: string) =>
   Config.all({
     proxy: proxy(`${prefix}_PROXY`),
-    politeness: Config.option(Config.duration(`${prefix}_POLITENESS_DELAY`)),
+    politeness: Config.option(nonNegativeDuration(`${prefix}_POLITENESS_DELAY`)),
     acceptLanguage: Config.string(`${prefix}_ACCEPT_LANGUAGE`).pipe(
       Config.withDefault(acceptLanguage),
     ),
@@ -194,7 +194,7 @@ const bayut = (s: Shared) =>
       market: Config.nonEmptyString("BAYUT_MARKET").pipe(Config.withDefault("dubai")),
       hitsPerPage: int("BAYUT_HITS_PER_PAGE", 1, 1000, 25),
       maxPages: int("BAYUT_MAX_PAGES", 1, 1000, 20),
-      overlap: duration("BAYUT_CURSOR_OVERLAP", "10 minutes"),
+      overlap: nonNegativeDuration("BAYUT_CURSOR_OVERLAP", "10 minutes"),
       initialLookback: duration("BAYUT_INITIAL_LOOKBACK", "1 hour"),
       detailPages: Config.boolean("BAYUT_DETAIL_PAGES").pipe(Config.withDefault(true)),
       detailConcurrency: int("BAYUT_DETAIL_CONCURRENCY", 1, 16, 2),
