@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test"
+import { Markets } from "@flatwatch/market/Markets"
 import { ConfigProvider, Duration, Effect } from "effect"
 import { loadParserConfig } from "./ParserConfig.ts"
 import { packagePath } from "./SharedFixtures.ts"
@@ -6,6 +7,7 @@ import { packagePath } from "./SharedFixtures.ts"
 const load = (env: Record<string, string>) =>
   Effect.runPromise(
     Effect.either(loadParserConfig).pipe(
+      Effect.provide(Markets.layer()),
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
     ),
   )
@@ -50,19 +52,19 @@ describe("parser configuration", () => {
     expect(
       await problem({ ...base, AVITO_URLS: "https://www.avito.ru/moskva/kvartiry" }),
     ).toContain("AVITO_MARKET")
-    expect(await problem({ ...base, AVITO_URLS: "not a url", AVITO_MARKET: "moskva" })).toContain(
+    expect(await problem({ ...base, AVITO_URLS: "not a url", AVITO_MARKET: "moscow" })).toContain(
       "AVITO_URLS",
     )
     expect(
-      await problem({ ...base, AVITO_URLS: "javascript:alert(1)", AVITO_MARKET: "moskva" }),
+      await problem({ ...base, AVITO_URLS: "javascript:alert(1)", AVITO_MARKET: "moscow" }),
     ).toContain('Invalid data at AVITO_URLS: "is not an http(s) URL: javascript:alert(1)"')
     const config = await ok({
       ...base,
       AVITO_URLS: "https://www.avito.ru/moskva/kvartiry",
-      AVITO_MARKET: "moskva",
+      AVITO_MARKET: "moscow",
     })
     expect(config.sources.map((s) => [s.source.id, s.source.market, s.cron])).toEqual([
-      ["avito", "moskva", "*/5 * * * *"],
+      ["avito", "moscow", "*/5 * * * *"],
     ])
   })
 
@@ -100,7 +102,7 @@ describe("parser configuration", () => {
       BAYUT_ENABLED: "false",
       AVITO_ENABLED: "true",
       AVITO_URLS: "https://www.avito.ru/moskva/kvartiry",
-      AVITO_MARKET: "moskva",
+      AVITO_MARKET: "moscow",
     }
     const degradedAfter = async (env: Record<string, string>) =>
       (await ok({ ...bayutKeys, ...avito, BAYUT_ENABLED: "true", ...env })).sources.map((s) => [
@@ -169,7 +171,7 @@ describe("parser configuration", () => {
       BAYUT_ENABLED: "false",
       AVITO_ENABLED: "true",
       AVITO_URLS: "https://www.avito.ru/moskva/kvartiry",
-      AVITO_MARKET: "moskva",
+      AVITO_MARKET: "moscow",
     })
     expect(avito.sources[0]?.priceWatch).toBeUndefined()
     expect(avito.sources[0]?.source.recheck).toBeUndefined()
