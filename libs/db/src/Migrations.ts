@@ -18,7 +18,11 @@ const MIGRATION_LOCK_KEY = 0x666c6174 // "flat"
  */
 export const migrate = (
   url: Redacted.Redacted<string>,
-  options: { readonly lockTimeout?: Duration.DurationInput } = {},
+  options: {
+    readonly lockTimeout?: Duration.DurationInput
+    /** Another folder of migrations (tests apply a prefix of the committed ones). */
+    readonly migrationsFolder?: string
+  } = {},
 ): Effect.Effect<{ readonly applied: number }, DatabaseError> =>
   Effect.acquireUseRelease(
     Effect.sync(() =>
@@ -46,7 +50,11 @@ export const migrate = (
                 : 0,
           )
         const before = yield* run(count)
-        yield* run(() => drizzleMigrate(drizzle({ client: sql }), { migrationsFolder })).pipe(
+        yield* run(() =>
+          drizzleMigrate(drizzle({ client: sql }), {
+            migrationsFolder: options.migrationsFolder ?? migrationsFolder,
+          }),
+        ).pipe(
           Effect.ensuring(
             run(() => sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`).pipe(Effect.ignore),
           ),
