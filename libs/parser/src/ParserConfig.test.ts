@@ -1,4 +1,7 @@
 import { describe, expect, test } from "bun:test"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Markets } from "@flatwatch/market/Markets"
 import { ConfigProvider, Duration, Effect } from "effect"
 import { loadParserConfig } from "./ParserConfig.ts"
@@ -95,6 +98,40 @@ describe("parser configuration", () => {
       HTML_SOURCES: `${packagePath("sources/domria.json")},${packagePath("sources/domria.json")}`,
     })
     expect(twice).toContain('two sources have the id "domria"')
+  })
+
+  test("every source's market must have a market file; a config source uses its currency", async () => {
+    const known = "(known: berlin, dubai, kyiv, moscow)"
+    expect(await problem({ ...bayutKeys, BAYUT_MARKET: "atlantis" })).toContain(
+      `Invalid data at BAYUT_MARKET: "no market file has the id "atlantis" ${known}"`,
+    )
+    // The id Avito's listings carried before markets were files.
+    expect(
+      await problem({
+        BAYUT_ENABLED: "false",
+        AVITO_ENABLED: "true",
+        AVITO_URLS: "https://www.avito.ru/moskva/kvartiry",
+        AVITO_MARKET: "moskva",
+      }),
+    ).toContain(`Invalid data at AVITO_MARKET: "no market file has the id "moskva" ${known}"`)
+    const dir = mkdtempSync(join(tmpdir(), "flatwatch-sources-"))
+    try {
+      const source = JSON.parse(await Bun.file(packagePath("sources/kleinanzeigen.json")).text())
+      const write = async (name: string, content: unknown) => {
+        await Bun.write(join(dir, name), JSON.stringify(content))
+        return join(dir, name)
+      }
+      const elsewhere = await write("hamburg.json", { ...source, market: "hamburg" })
+      expect(await problem({ BAYUT_ENABLED: "false", HTML_SOURCES: elsewhere })).toContain(
+        `HTML_SOURCES: ${elsewhere}: market: no market file has the id "hamburg" ${known}`,
+      )
+      const dollars = await write("usd.json", { ...source, currency: "USD" })
+      expect(await problem({ BAYUT_ENABLED: "false", HTML_SOURCES: dollars })).toContain(
+        `HTML_SOURCES: ${dollars}: currency: USD is not the currency of market "berlin" (EUR)`,
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test("runs without listings before degraded: shared default, per-source overrides", async () => {
