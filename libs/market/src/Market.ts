@@ -55,6 +55,7 @@ export const MarketFile = Schema.Struct({
   ),
   /** Quick picks for the monthly price bounds, ascending. */
   pricePicks: Schema.NonEmptyArray(Price).pipe(
+    Schema.maxItems(16, { message: () => "must be at most 16 picks (they are buttons)" }),
     Schema.filter(
       (picks) => picks.every((p, i) => i === 0 || p > (picks[i - 1] ?? 0)) || "must be ascending",
     ),
@@ -63,6 +64,8 @@ export const MarketFile = Schema.Struct({
   maxPrice: Price,
   /** In the order the bot shows them; may be empty (then users search the whole city). */
   districtGroups: Schema.Array(DistrictGroup).pipe(
+    // Each is a button of one message; Telegram allows 100 buttons in all.
+    Schema.maxItems(60, { message: () => "must be at most 60 groups (they are buttons)" }),
     Schema.filter((groups) => {
       const names = groups.map((g) => g.name)
       const twice = names.find((n, i) => names.indexOf(n) !== i)
