@@ -296,13 +296,13 @@ const html = (s: Shared, markets: MarketSet) =>
         ),
       )
       if (!config.enabled) continue
-      const market = markets.get(config.market)
-      const problem =
-        market === undefined
-          ? `market: ${Either.getLeft(markets.require(config.market)).pipe(Option.getOrElse(() => ""))}`
-          : market.currency !== config.currency
-            ? `currency: ${config.currency} is not the currency of market "${market.id}" (${market.currency}); filters compare prices in the market's currency`
-            : undefined
+      // Its market must have a file, and filters compare prices in the market's currency.
+      const market = markets.require(config.market)
+      const problem = Either.isLeft(market)
+        ? `market: ${market.left}`
+        : market.right.currency !== config.currency
+          ? `currency: ${config.currency} is not the currency of market "${market.right.id}" (${market.right.currency}); filters compare prices in the market's currency`
+          : undefined
       if (problem !== undefined) {
         return yield* new HtmlSourceConfigError({
           path,
