@@ -214,6 +214,41 @@ describe("bad start-up", () => {
     )
   })
 
+  test("a bad market file names the file, the field and why, whichever component runs", async () => {
+    const dir = makeTempDir("flatwatch-markets-")
+    try {
+      const file = join(dir, "vienna.json")
+      await Bun.write(
+        file,
+        JSON.stringify({
+          id: "vienna",
+          names: { ru: "Вена", en: "Vienna" },
+          currency: "euro",
+          timeZone: "Europe/Vienna",
+          pricePicks: [600, 900],
+          maxPrice: 50_000,
+          districtGroups: [],
+        }),
+      )
+      for (const only of [[], ["--only", "subscriptions"]]) {
+        await expectOneLine(
+          { ...baseEnv(), MARKETS_DIR: dir },
+          only,
+          2,
+          `flatwatch: configuration error: ${file}: currency: must be an ISO currency code like EUR`,
+        )
+      }
+      await expectOneLine(
+        { ...baseEnv(), BOT_MARKETS: "dubai,vienna", MARKETS_DIR: join(dir, "none") },
+        ["--only", "bot"],
+        2,
+        `flatwatch: configuration error: MARKETS_DIR: the folder ${join(dir, "none")} cannot be read`,
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   test("an unknown --only name prints the usage and exits 2", async () => {
     await expectOneLine(baseEnv(), ["--only", "parser,mailer"], 2, "unknown component: mailer")
   })

@@ -9,6 +9,7 @@ import { BotConfig } from "@flatwatch/bot/BotConfig"
 import { DatabasePoolConfig } from "@flatwatch/db/Database"
 import * as EmbeddedPostgres from "@flatwatch/db/EmbeddedPostgres"
 import { migrate } from "@flatwatch/db/Migrations"
+import { Markets } from "@flatwatch/market/Markets"
 import { Data, Deferred, Duration, Effect, Option, Redacted, type Scope } from "effect"
 import { type ComponentName, workerEntry } from "./Components.ts"
 import { isConfigError } from "./ConfigErrors.ts"
@@ -35,7 +36,8 @@ export interface RunResult {
 
 /**
  * Every setting of the runner and of the requested components, read once before anything
- * starts: a bad value stops start-up with a message that names the variable.
+ * starts: a bad value stops start-up with a message that names the variable (or, for a market
+ * or source file, the file and the field).
  */
 export const validateConfig = (only: ReadonlyArray<ComponentName>) =>
   Effect.zipLeft(
@@ -58,6 +60,8 @@ export const validateConfig = (only: ReadonlyArray<ComponentName>) =>
           )
         : Effect.void,
     ),
+    // The market files are checked once here; each worker loads them again for itself.
+    Effect.provide(Markets.layerConfig),
     Effect.mapError((error) =>
       isConfigError(error)
         ? error

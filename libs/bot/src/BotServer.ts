@@ -1,5 +1,6 @@
 import * as ComponentFatal from "@flatwatch/db/ComponentFatal"
 import { registerProbe } from "@flatwatch/db/ComponentHealth"
+import { Markets } from "@flatwatch/market/Markets"
 import { Payments } from "@flatwatch/subscriptions/Payments"
 import { Plans } from "@flatwatch/subscriptions/Plans"
 import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
@@ -354,5 +355,5 @@ export class BotServer extends Context.Tag("@flatwatch/bot/BotServer")<BotServer
   static readonly layer = Layer.scoped(
     BotServer,
     Effect.flatMap(BotConfig, start).pipe(Effect.annotateLogs("component", "bot")),
-  ).pipe(Layer.provide(servicesLayer))
+  ).pipe(Layer.provide(Layer.merge(servicesLayer, Markets.layerConfig)))
 }

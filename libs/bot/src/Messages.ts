@@ -82,7 +82,6 @@ export interface Messages {
   readonly badName: string
 
   // Describing a search
-  readonly marketName: (market: string) => string
   readonly labelMarket: string
   readonly labelDistricts: string
   readonly labelPrice: string

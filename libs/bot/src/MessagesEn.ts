@@ -129,7 +129,6 @@ export const en: Messages = {
   renamed: (name) => `Renamed to “${esc(name)}”.`,
   badName: "A name must be 1 to 64 characters long. Type another one.",
 
-  marketName: (market) => ({ dubai: "Dubai", moscow: "Moscow" })[market] ?? market,
   labelMarket: "City",
   labelDistricts: "Districts",
   labelPrice: "Rent per month",

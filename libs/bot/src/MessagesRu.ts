@@ -132,7 +132,6 @@ export const ru: Messages = {
   renamed: (name) => `Новое название: «${esc(name)}».`,
   badName: "Название должно быть длиной от 1 до 64 символов. Введите другое.",
 
-  marketName: (market) => ({ dubai: "Дубай", moscow: "Москва" })[market] ?? market,
   labelMarket: "Город",
   labelDistricts: "Районы",
   labelPrice: "Аренда в месяц",

@@ -23,6 +23,8 @@ export const migrate = (
   options: {
     readonly lockTimeout?: Duration.DurationInput
     readonly connectTimeout?: Duration.DurationInput
+    /** Another folder of migrations (tests apply a prefix of the committed ones). */
+    readonly migrationsFolder?: string
   } = {},
 ): Effect.Effect<{ readonly applied: number }, DatabaseError> =>
   Effect.acquireUseRelease(
@@ -51,7 +53,11 @@ export const migrate = (
                 : 0,
           )
         const before = yield* run(count)
-        yield* run(() => drizzleMigrate(drizzle({ client: sql }), { migrationsFolder })).pipe(
+        yield* run(() =>
+          drizzleMigrate(drizzle({ client: sql }), {
+            migrationsFolder: options.migrationsFolder ?? migrationsFolder,
+          }),
+        ).pipe(
           Effect.ensuring(
             run(() => sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`).pipe(Effect.ignore),
           ),

@@ -1,4 +1,5 @@
 import { nonNegativeDuration, positiveDuration } from "@flatwatch/db/DurationConfig"
+import { type MarketSet, Markets } from "@flatwatch/market/Markets"
 import { adminIds } from "@flatwatch/telegram/TelegramConfig"
 import { Cron } from "croner"
 import { Config, ConfigError, type Duration, Effect, Either, Option, Redacted } from "effect"
@@ -178,7 +179,14 @@ const policy = (s: Shared, degradedAfter: Option.Option<number>): HealthPolicy =
   maxBlockedBackoff: s.maxBlockedBackoff,
 })
 
-const bayut = (s: Shared) =>
+/** `name` names a loaded market; otherwise start-up fails naming the variable and the known ones. */
+const knownMarket = (markets: MarketSet, name: string, id: string) =>
+  Either.match(markets.require(id), {
+    onLeft: (problem) => Effect.fail(ConfigError.InvalidData([name], problem)),
+    onRight: (market) => Effect.succeed(market),
+  })
+
+const bayut = (s: Shared, markets: MarketSet) =>
   Effect.gen(function* () {
     const enabled = yield* Config.boolean("BAYUT_ENABLED").pipe(Config.withDefault(true))
     if (!enabled) return Option.none<ScheduledSource>()
@@ -206,6 +214,7 @@ const bayut = (s: Shared) =>
       priceWatchBatch: int("BAYUT_PRICE_WATCH_BATCH", 1, 1000, 50),
       priceWatchMaxBatches: int("BAYUT_PRICE_WATCH_MAX_BATCHES", 1, 1000, 20),
     })
+    yield* knownMarket(markets, "BAYUT_MARKET", c.market)
     const source = bayutSource({
       id: "bayut",
       market: c.market,
@@ -244,7 +253,7 @@ const bayut = (s: Shared) =>
     })
   })
 
-const avito = (s: Shared) =>
+const avito = (s: Shared, markets: MarketSet) =>
   Effect.gen(function* () {
     const enabled = yield* Config.boolean("AVITO_ENABLED").pipe(Config.withDefault(false))
     if (!enabled) return Option.none<ScheduledSource>()
@@ -261,6 +270,7 @@ const avito = (s: Shared) =>
       fetch: siteSettings("AVITO", "ru-RU,ru;q=0.9"),
       degradedAfter: Config.option(boundedInt("AVITO_DEGRADED_AFTER", 1, 10_000)),
     })
+    yield* knownMarket(markets, "AVITO_MARKET", c.market)
     const source = avitoSource({
       id: "avito",
       market: c.market,
@@ -274,7 +284,7 @@ const avito = (s: Shared) =>
 
 const envKey = (id: string) => id.toUpperCase().replace(/[^A-Z0-9]/g, "_")
 
-const html = (s: Shared) =>
+const html = (s: Shared, markets: MarketSet) =>
   Effect.gen(function* () {
     const paths = yield* list("HTML_SOURCES").pipe(Config.withDefault([]))
     const sources: Array<ScheduledSource> = []
@@ -286,6 +296,19 @@ const html = (s: Shared) =>
         ),
       )
       if (!config.enabled) continue
+      // Its market must have a file, and filters compare prices in the market's currency.
+      const market = markets.require(config.market)
+      const problem = Either.isLeft(market)
+        ? `market: ${market.left}`
+        : market.right.currency !== config.currency
+          ? `currency: ${config.currency} is not the currency of market "${market.right.id}" (${market.right.currency}); filters compare prices in the market's currency`
+          : undefined
+      if (problem !== undefined) {
+        return yield* new HtmlSourceConfigError({
+          path,
+          message: `HTML_SOURCES: ${path}: ${problem}`,
+        })
+      }
       const key = `HTML_${envKey(config.id)}`
       const c = yield* Config.all({
         baseUrl: Config.option(httpUrl(`${key}_BASE_URL`)),
@@ -307,16 +330,20 @@ const html = (s: Shared) =>
 /**
  * Reads the parser's configuration (every variable is listed in the README). Fails with a
  * `ConfigError` naming the variable, or an `HtmlSourceConfigError` naming the file and field.
+ * Every source's market must be one of the loaded `Markets` (and a config source's currency
+ * its market's).
  */
 export const loadParserConfig: Effect.Effect<
   ParserConfig,
-  ConfigError.ConfigError | HtmlSourceConfigError
+  ConfigError.ConfigError | HtmlSourceConfigError,
+  Markets
 > = Effect.gen(function* () {
   const s = yield* shared
+  const markets = yield* Markets
   const sources = [
-    ...Option.toArray(yield* bayut(s)),
-    ...Option.toArray(yield* avito(s)),
-    ...(yield* html(s)),
+    ...Option.toArray(yield* bayut(s, markets)),
+    ...Option.toArray(yield* avito(s, markets)),
+    ...(yield* html(s, markets)),
   ]
   const ids = sources.map((x) => x.source.id)
   const duplicate = ids.find((id, i) => ids.indexOf(id) !== i)
