@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { Database } from "@flatwatch/db/Database"
 import { listings, sourceState } from "@flatwatch/db/schema"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
+import { Markets } from "@flatwatch/market/Markets"
 import { asc, eq } from "drizzle-orm"
 import { Duration, Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { bayutSearchPageUrl, VIA_HTML } from "./BayutCrawl.ts"
@@ -12,9 +13,14 @@ import { defaultHealthPolicy } from "./SourceHealth.ts"
 import { type RunReport, runSource } from "./SourceRun.ts"
 
 const runtime = ManagedRuntime.make(
-  Layer.merge(TestDatabase.layer("parser-bayut-fallback-test"), Fetcher.Default),
+  Layer.mergeAll(
+    TestDatabase.layer("parser-bayut-fallback-test"),
+    Fetcher.Default,
+    Markets.layer(),
+  ),
 )
-const run = <A, E>(effect: Effect.Effect<A, E, Database | Fetcher>) => runtime.runPromise(effect)
+const run = <A, E>(effect: Effect.Effect<A, E, Database | Fetcher | Markets>) =>
+  runtime.runPromise(effect)
 beforeAll(() => runtime.runPromise(Effect.void))
 afterAll(() => runtime.dispose())
 

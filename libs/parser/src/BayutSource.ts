@@ -1,7 +1,6 @@
 import { type Duration, Effect, Either, type ParseResult, type Redacted, Schema } from "effect"
 import { crawlBayut, recheckBayut } from "./BayutCrawl.ts"
 import { bayutPageState, bayutPhotoUrl } from "./BayutPage.ts"
-import { dubaiDistrictGroupsOf } from "./DubaiDistrictGroups.ts"
 import type { FetchOptions } from "./Fetcher.ts"
 import {
   type Candidate,
@@ -180,9 +179,8 @@ const fromHit = (hit: AlgoliaHit, options: BayutOptions): Read => {
         baths: hit.baths ?? null,
         areaM2: hit.area === null || hit.area === undefined ? null : Math.round(hit.area * 10) / 10,
         neighbourhood,
-        districtGroups: dubaiDistrictGroupsOf(
-          byLevel.filter((l) => l.level === 2 || l.level === 3).map((l) => l.name),
-        ),
+        // Mapped from neighbourhood and address with the market's groups (ListingGroups).
+        districtGroups: [],
         address: cleanText(
           byLevel
             .filter((l) => l.level >= 2)
@@ -269,9 +267,7 @@ const fromV2 = (result: V2Result, options: BayutOptions): Read => {
         baths: result.details?.bathrooms ?? null,
         areaM2,
         neighbourhood: community,
-        districtGroups: dubaiDistrictGroupsOf(
-          [community, sub].filter((n): n is string => n !== null),
-        ),
+        districtGroups: [],
         address: cleanText(
           [cleanText(result.location?.cluster?.name), sub, community]
             .filter((n) => n !== null)
@@ -320,7 +316,7 @@ const unrecognised = (reason: string): BayutPage => ({
  * Parses one Bayut API answer (pure): the Algolia search result (`hits[]`, single or multi-query
  * envelope) or the newer `results[]` shape. Rentals only: sale hits and office/commercial
  * categories are skipped (counted, not errors); prices are normalised to monthly; studios have
- * rooms 0; areas are m²; neighbourhoods map to the Dubai district groups.
+ * rooms 0; areas are m²; the address is the location path the district groups are mapped from.
  */
 export const parseBayutResponse = (
   body: string,

@@ -6,6 +6,9 @@ const root = resolve(import.meta.dir, "../../..")
 // Each test starts `bun run parse` processes: slow on a busy machine, never a hang.
 setDefaultTimeout(60_000)
 
+// Each test starts `bun` as a process: seconds on a loaded machine, past bun's 5 s default.
+setDefaultTimeout(30_000)
+
 /** Runs `bun run parse ...` as ops would, from the repository root. */
 const parse = async (...args: Array<string>) => {
   const proc = Bun.spawn(["bun", "run", "parse", ...args], {

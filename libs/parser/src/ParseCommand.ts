@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util"
+import { loadMarkets, MarketsConfig } from "@flatwatch/market/Markets"
 import { Data, Effect } from "effect"
 import { parseAvitoPage } from "./AvitoSource.ts"
 import { parseBayutResponse } from "./BayutSource.ts"
@@ -6,6 +7,7 @@ import { configuredFields } from "./CardRules.ts"
 import { htmlPageParser } from "./HtmlSource.ts"
 import { loadHtmlSourceConfig } from "./HtmlSourceConfig.ts"
 import type { InvalidCard, Listing, PageResult } from "./Listing.ts"
+import { withDistrictGroups } from "./ListingGroups.ts"
 
 export const USAGE = `usage: bun run parse --source <bayut|avito|html> [--config <file>] [--url <page-url>] [--market <market>] <page-file>...
 
@@ -20,7 +22,8 @@ and per field how many listings it was filled on ("areaM2 0/24" flags a broken s
             html (a config source: HTML cards or JSON; needs --config)
   --config  a source config (JSON), e.g. libs/parser/sources/domria.json
   --url     the page's URL, to make relative links absolute
-  --market  the market written into the listings (default: bayut dubai, avito avito, html from the config)
+  --market  the market written into the listings (default: bayut dubai, avito moscow, html from the config);
+            district groups come from its market file (shipped, or in MARKETS_DIR)
   --help    this text`
 
 /** Wrong or missing arguments, an unreadable file or a bad config: exit code 2. */
@@ -175,6 +178,13 @@ export const parseCommand = (argv: ReadonlyArray<string>): Effect.Effect<ParseRu
     if (config !== undefined && source !== "html") {
       return yield* new UsageError({ message: "--config goes with --source html" })
     }
+    const markets = yield* Effect.flatMap(MarketsConfig, loadMarkets).pipe(
+      Effect.mapError((e) => new UsageError({ message: e.message })),
+    )
+    const withGroups = (output: ParseOutput): ParseOutput => ({
+      ...output,
+      listings: output.listings.map((l) => withDistrictGroups(markets, l)),
+    })
     const parsePage = yield* pageParser(source, config, market, url)
     const pages: Array<ParseOutput> = []
     for (const file of files) {
@@ -182,7 +192,7 @@ export const parseCommand = (argv: ReadonlyArray<string>): Effect.Effect<ParseRu
         try: () => Bun.file(file).text(),
         catch: () => new UsageError({ message: `cannot read the page file ${file}` }),
       })
-      pages.push(yield* parsePage(file, body))
+      pages.push(withGroups(yield* parsePage(file, body)))
     }
     return { _tag: "Pages", pages } as const
   })
@@ -203,7 +213,7 @@ const pageParser = (
       case "avito":
         return (file, body) =>
           parseAvitoPage(body, {
-            market: market ?? "avito",
+            market: market ?? "moscow",
             ...(url === undefined ? {} : { pageUrl: url }),
           }).pipe(Effect.map((result) => toOutput(file, result)))
       case "html": {
