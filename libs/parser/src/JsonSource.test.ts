@@ -147,6 +147,9 @@ describeShared("Property Finder contract (the saved buy search)", () => {
     const byId = new Map(page.listings.map((l) => [l.externalId, l]))
     expect(byId.get("12423110")).toMatchObject({ rooms: 7, price: Math.round(6200000 / 12) })
     expect(byId.get("12423127")?.rooms).toBeNull()
+    // Community names as the Dubai market's file spells them (Bayut's), so groups map the same.
+    expect(byId.get("12423128")?.neighbourhood).toBe("Jumeirah Village Circle (JVC)")
+    expect(byId.get("12423111")?.neighbourhood).toBe("Jumeirah Lake Towers (JLT)")
     for (const l of page.listings) {
       expect(l.price).toBe(Math.round(l.priceOriginal / 12))
       expect(l.areaM2).toBeGreaterThan(0)
