@@ -73,6 +73,7 @@ const args: { readonly [K in FunctionKey]: Parameters<Messages[K]> } = {
         lastSuccess: "now",
         lastOutcome: "ok",
         error: null,
+        via: "html search page",
       },
     ],
   ],

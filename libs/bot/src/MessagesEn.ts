@@ -252,7 +252,8 @@ export const en: Messages = {
       .map(
         (l) =>
           `<b>${esc(l.source)}</b>: ${esc(l.status)}\n  last run ${l.lastRun} (${esc(l.lastOutcome)}), last success ${l.lastSuccess}` +
-          (l.error === null ? "" : `\n  error: ${esc(l.error)}`),
+          (l.error === null ? "" : `\n  error: ${esc(l.error)}`) +
+          (l.via === null ? "" : `\n  read via: ${esc(l.via)}`),
       )
       .join("\n\n")}`,
   adminNoSources: "🛰 No source has run yet.",

@@ -262,7 +262,8 @@ export const ru: Messages = {
       .map(
         (l) =>
           `<b>${esc(l.source)}</b>: ${esc(l.status)}\n  последний запуск ${l.lastRun} (${esc(l.lastOutcome)}), последний успех ${l.lastSuccess}` +
-          (l.error === null ? "" : `\n  ошибка: ${esc(l.error)}`),
+          (l.error === null ? "" : `\n  ошибка: ${esc(l.error)}`) +
+          (l.via === null ? "" : `\n  читается через: ${esc(l.via)}`),
       )
       .join("\n\n")}`,
   adminNoSources: "🛰 Ни один источник ещё не запускался.",
