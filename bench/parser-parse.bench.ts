@@ -19,6 +19,7 @@ import { parseAvitoPage } from "@flatwatch/parser/AvitoSource"
 import { parseBayutResponse } from "@flatwatch/parser/BayutSource"
 import { htmlPageParser } from "@flatwatch/parser/HtmlSource"
 import {
+  type Extractor,
   type HtmlSourceConfig,
   loadHtmlSourceConfig,
   parseHtmlSourceConfig,
@@ -64,14 +65,17 @@ interface Extraction {
   readonly fields: ReadonlyArray<readonly [string, string | null]>
 }
 
+/** The first extractor of each field (the one that reads it on these pages). */
 const extractionOf = (config: HtmlSourceConfig): Extraction => ({
-  list: config.list,
-  card: config.card,
-  fields: Object.values(config.fields).flatMap((f) =>
-    f === undefined
-      ? []
-      : [[f.selector ?? "", typeof f.attr === "string" ? f.attr : (f.attr?.[0] ?? null)] as const],
-  ),
+  list: config.list ?? "body",
+  card: config.card ?? "*",
+  fields: Object.values(config.fields).flatMap((spec) => {
+    if (spec === undefined) return []
+    const f = Array.isArray(spec) ? spec[0] : (spec as Extractor)
+    return [
+      [f.selector ?? "", typeof f.attr === "string" ? f.attr : (f.attr?.[0] ?? null)] as const,
+    ]
+  }),
 })
 
 interface DomLike {

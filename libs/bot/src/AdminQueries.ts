@@ -28,6 +28,8 @@ export interface SourceStatus {
   readonly lastSuccessAt: Date | null
   readonly lastError: string | null
   readonly lastOutcome: string | null
+  /** How the last run read the source when not its usual way (a fallback), else null. */
+  readonly via: string | null
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -81,11 +83,12 @@ export class AdminQueries extends Effect.Service<AdminQueries>()("@flatwatch/bot
             last_run_at: string | null
             last_success_at: string | null
             last_error: string | null
+            via: string | null
             outcome: string | null
           }>
         >`
           select s.source, s.status::text as status, s.last_run_at, s.last_success_at, s.last_error,
-                 r.outcome::text as outcome
+                 s.via, r.outcome::text as outcome
           from source_state s
           left join lateral (
             -- The crawl's last outcome: price-watch runs do not speak for the source's health.
@@ -103,6 +106,7 @@ export class AdminQueries extends Effect.Service<AdminQueries>()("@flatwatch/bot
           lastSuccessAt: toDate(r.last_success_at),
           lastError: r.last_error,
           lastOutcome: r.outcome,
+          via: r.via,
         }),
       )
     }, withDb)

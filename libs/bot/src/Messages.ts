@@ -27,6 +27,8 @@ export interface Messages {
   readonly paySupportToAdmin: (userId: number, username: string, text: string) => string
   readonly unknown: string
   readonly error: string
+  /** An update the bot could not read (it did not fit what Telegram sends). */
+  readonly unreadable: string
   readonly stale: string
   readonly needStart: string
 
@@ -80,7 +82,6 @@ export interface Messages {
   readonly badName: string
 
   // Describing a search
-  readonly marketName: (market: string) => string
   readonly labelMarket: string
   readonly labelDistricts: string
   readonly labelPrice: string
@@ -221,6 +222,8 @@ export interface SourceLineText {
   readonly lastSuccess: string
   readonly lastOutcome: string
   readonly error: string | null
+  /** How the last run read the source when not its usual way (a fallback). */
+  readonly via: string | null
 }
 
 export const catalogs: Readonly<Record<Language, Messages>> = { en, ru }

@@ -6,7 +6,7 @@ import { describeShared, ownFixture, sharedFixture } from "./SharedFixtures.ts"
 
 const parse = (body: string) =>
   Effect.runPromise(
-    parseAvitoPage(body, { market: "moskva", pageUrl: "https://www.avito.ru/moskva/kvartiry" }),
+    parseAvitoPage(body, { market: "moscow", pageUrl: "https://www.avito.ru/moskva/kvartiry" }),
   )
 
 const listings = (result: PageResult) => {
@@ -38,7 +38,7 @@ describe("Avito search page (hand-written)", async () => {
       photos: ["https://10.img.avito.st/image/1/large-5001"],
       postedText: "2 часа назад",
       description: "Уютная студия рядом с метро.",
-      market: "moskva",
+      market: "moscow",
     })
   })
 
@@ -52,6 +52,14 @@ describe("Avito search page (hand-written)", async () => {
       price: 75000,
     })
   })
+})
+
+test("sale cards (a price with no rent period) are skipped with the reason, never invalid", async () => {
+  const page = listings(await parse(await ownFixture("avito/serp_sale.html")))
+  expect(page.listings.map((l) => l.externalId)).toEqual(["7002"])
+  expect(page.invalid).toEqual([])
+  expect(page.skipped).toBe(2)
+  expect(page.skippedReasons).toEqual({ "for sale (a price with no rent period)": 2 })
 })
 
 test("the nothing-found page is empty, even with suggestion cards below it", async () => {

@@ -10,6 +10,7 @@ import {
   monthlyPrice,
   PageResult,
   type RentPeriod,
+  type SkippedCard,
   unrecognisedPage,
   validateCandidates,
 } from "./Listing.ts"
@@ -114,7 +115,12 @@ const absolute = (href: string | null | undefined, base: string): string | null 
   }
 }
 
-const readCard = (card: Element, source: string, market: string, base: string): Candidate => {
+const readCard = (
+  card: Element,
+  source: string,
+  market: string,
+  base: string,
+): Candidate | SkippedCard => {
   const id = card.getAttribute("data-item-id")
   const link = card.querySelector('[data-marker="item-title"]')
   const title = cleanText(link?.textContent)
@@ -124,6 +130,8 @@ const readCard = (card: Element, source: string, market: string, base: string): 
   )
   const period = PERIODS.find(([pattern]) => pattern.test(priceText))?.[1]
   if (period === undefined) {
+    // A price with no period is a sale ad (a sale search, or one among rentals): left out.
+    if (price !== null && price > 0) return { skip: "for sale (a price with no rent period)", id }
     return { ok: false, id, reason: `no rent period in the price "${priceText}"` }
   }
   const img = card.querySelector("img")
@@ -166,8 +174,11 @@ const readCard = (card: Element, source: string, market: string, base: string): 
 }
 
 /**
- * Parses one Avito search result page (pure: no I/O). `pageUrl` resolves relative links.
- * Blocked: a common bot wall (`BotWall`), or Avito's own IP-block or captcha page. Empty: the nothing-found page (its suggestion cards
+ * Parses one Avito search result page (pure: no I/O). `pageUrl` resolves relative links. Sale
+ * cards (a price with no rent period) are skipped, with the reason; a card with no price is
+ * invalid.
+ * Blocked: a common bot wall (`BotWall`), or Avito's own IP-block or captcha page. Empty: the
+ * nothing-found page (its suggestion cards
  * are outside the result list and never count).
  */
 export const parseAvitoPage = (

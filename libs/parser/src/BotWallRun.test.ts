@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { Database } from "@flatwatch/db/Database"
 import { listings, sourceRuns, sourceState } from "@flatwatch/db/schema"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
+import { Markets } from "@flatwatch/market/Markets"
 import { asc, eq } from "drizzle-orm"
 import { Duration, Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { avitoSource } from "./AvitoSource.ts"
@@ -20,9 +21,10 @@ import { type RunReport, type RunSettings, runSource } from "./SourceRun.ts"
  * back-off, nothing is stored, the cursor is left where it was, and the run row says whose wall.
  */
 const runtime = ManagedRuntime.make(
-  Layer.merge(TestDatabase.layer("parser-walls-test"), Fetcher.Default),
+  Layer.mergeAll(TestDatabase.layer("parser-walls-test"), Fetcher.Default, Markets.layer()),
 )
-const run = <A, E>(effect: Effect.Effect<A, E, Database | Fetcher>) => runtime.runPromise(effect)
+const run = <A, E>(effect: Effect.Effect<A, E, Database | Fetcher | Markets>) =>
+  runtime.runPromise(effect)
 beforeAll(() => runtime.runPromise(Effect.void))
 afterAll(() => runtime.dispose())
 
@@ -184,7 +186,7 @@ describe("the built-in sources meet a wall", () => {
     site.on("/moskva/kvartiry", { body: await wall("perimeterx_block.html") })
     const avito = avitoSource({
       id: "avito",
-      market: "moskva",
+      market: "moscow",
       urls: ["https://www.avito.ru/moskva/kvartiry?s=104"],
       baseUrl: site.url,
       maxPages: 2,

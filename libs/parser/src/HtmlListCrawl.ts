@@ -1,6 +1,6 @@
 import type { DatabaseError } from "@flatwatch/db/Database"
 import { Effect, Metric } from "effect"
-import { Fetcher, type FetchOptions } from "./Fetcher.ts"
+import { Fetcher, type FetchOptions, type FetchRequest } from "./Fetcher.ts"
 import type { PageResult } from "./Listing.ts"
 import { ParserMetrics } from "./ParserMetrics.ts"
 import { type Crawl, CrawlAccumulator, type CrawlContext } from "./Source.ts"
@@ -19,10 +19,16 @@ export interface Pagination {
  * The URL of page `n` (0-based) of a search: the `{page}` slot filled, else the page parameter
  * set (the first page keeps the URL as given), else the URL itself for the first page only.
  */
-export const pageUrl = (template: string, n: number, pagination: Pagination): string | null => {
+export const pageUrl = (
+  template: string,
+  n: number,
+  pagination: Pagination,
+  /** The page number goes elsewhere (a POST body): the URL stays as it is. */
+  pagedElsewhere = false,
+): string | null => {
   const number = pagination.first + n
   if (template.includes("{page}")) return template.replaceAll("{page}", String(number))
-  if (n === 0) return template
+  if (n === 0 || pagedElsewhere) return template
   if (pagination.param === undefined) return null
   const url = new URL(template)
   url.searchParams.set(pagination.param, String(number))
@@ -46,6 +52,35 @@ export interface HtmlListSpec {
   readonly pagination: Pagination
   readonly fetch: FetchOptions
   readonly parse: (body: string, pageUrl: string) => Effect.Effect<PageResult>
+  /** A JSON endpoint's request: method, headers, and a body where `{page}` is the page number. */
+  readonly request?:
+    | {
+        readonly method: "GET" | "POST"
+        readonly body?: string | undefined
+        readonly headers?: Readonly<Record<string, string>> | undefined
+      }
+    | undefined
+}
+
+/** The request for page `n` of a search (`null`: the search has no such page). */
+export const pageRequest = (
+  spec: HtmlListSpec,
+  template: string,
+  n: number,
+): FetchRequest | null => {
+  const body = spec.request?.body
+  const url = pageUrl(template, n, spec.pagination, body?.includes("{page}") === true)
+  if (url === null) return null
+  const request = spec.request
+  if (request === undefined) return { url }
+  return {
+    url,
+    method: request.method,
+    ...(request.headers === undefined ? {} : { headers: request.headers }),
+    ...(body === undefined
+      ? {}
+      : { body: body.replaceAll("{page}", String(spec.pagination.first + n)) }),
+  }
 }
 
 /**
@@ -78,9 +113,9 @@ export const crawlHtmlList =
       let sawListings = false
       for (const template of spec.urls) {
         for (let n = 0; n < spec.pagination.maxPages; n++) {
-          const url = pageUrl(template, n, spec.pagination)
-          if (url === null) break
-          const response = yield* Effect.either(fetcher.fetch({ url }, spec.fetch))
+          const request = pageRequest(spec, template, n)
+          if (request === null) break
+          const response = yield* Effect.either(fetcher.fetch(request, spec.fetch))
           if (response._tag === "Left") {
             const error = response.left
             return stopped(
