@@ -74,6 +74,7 @@ const args: { readonly [K in FunctionKey]: Parameters<Messages[K]> } = {
         lastSuccess: "now",
         lastOutcome: "ok",
         error: null,
+        browserSince: "now",
       },
     ],
   ],

@@ -221,6 +221,8 @@ export interface SourceLineText {
   readonly lastSuccess: string
   readonly lastOutcome: string
   readonly error: string | null
+  /** Since when a `fetch: auto` source reads its pages through the browser; null = plain HTTP. */
+  readonly browserSince: string | null
 }
 
 export const catalogs: Readonly<Record<Language, Messages>> = { en, ru }

@@ -10,7 +10,7 @@ import {
   Schema,
 } from "effect"
 import { dubaiDistrictGroupsOf } from "./DubaiDistrictGroups.ts"
-import { Fetcher, type FetchOptions } from "./Fetcher.ts"
+import { Fetcher, type FetchOptions, isWallPage } from "./Fetcher.ts"
 import { cut, withDocument } from "./HtmlDocument.ts"
 import {
   type Candidate,
@@ -485,22 +485,31 @@ const crawlBayut =
           : Math.floor((context.now - Duration.toMillis(config.initialLookback)) / 1000)
       let complete = false
       for (let page = 0; page < config.maxPages; page++) {
-        const response = yield* Effect.either(
-          fetcher.fetch(algoliaRequest(config, bayutQuery(config, page, after)), config.fetch),
+        // Under `fetch: browser | auto` the POST runs inside a page of the site (its session).
+        const fetched = yield* Effect.either(
+          fetcher.fetchPage(
+            algoliaRequest(config, bayutQuery(config, page, after)),
+            config.fetch,
+            (response) =>
+              Effect.sync(() =>
+                parseBayutResponse(response.body, {
+                  source: config.id,
+                  market: config.market,
+                  siteUrl: config.siteUrl,
+                }),
+              ),
+            (parsed) => isWallPage(parsed.result),
+          ),
         )
-        if (response._tag === "Left") {
-          const e = response.left
+        if (fetched._tag === "Left") {
+          const e = fetched.left
           return acc.result(e.reason === "Blocked" ? "blocked" : "failed", {
             error: `${e.message} (${e.url})`,
           })
         }
         acc.pages++
         yield* Metric.increment(ParserMetrics.pages(config.id))
-        const parsed = parseBayutResponse(response.right.body, {
-          source: config.id,
-          market: config.market,
-          siteUrl: config.siteUrl,
-        })
+        const parsed = fetched.right.page
         if (parsed.result._tag === "Blocked") {
           return acc.result("blocked", { error: parsed.result.reason })
         }

@@ -1,6 +1,7 @@
 import type { DatabaseError } from "@flatwatch/db/Database"
 import { Effect, Metric } from "effect"
-import { Fetcher, type FetchOptions } from "./Fetcher.ts"
+import { Fetcher, type FetchOptions, isWallPage, type RenderSpec } from "./Fetcher.ts"
+import type { CutPlan } from "./HtmlDocument.ts"
 import type { PageResult } from "./Listing.ts"
 import { ParserMetrics } from "./ParserMetrics.ts"
 import { type Crawl, CrawlAccumulator, type CrawlContext } from "./Source.ts"
@@ -38,6 +39,18 @@ export const rebase = (url: string, baseUrl: string | undefined): string => {
   const rebased = `${base.origin}${base.pathname.replace(/\/$/, "")}${original.pathname}${original.search}`
   return rebased.replaceAll(slot, "{page}")
 }
+
+/**
+ * What the browser waits for on a page of a source cut with `plan`: the kept part (the result
+ * list) or an empty-results marker that needs no text check. Block markers are left out on
+ * purpose: a challenge page often shows one while its script works, then the list.
+ */
+export const renderSpecFor = (plan: CutPlan): RenderSpec => ({
+  waitFor: [
+    ...plan.keep,
+    ...(plan.markers?.empty ?? []).filter((m) => m.text === undefined).map((m) => m.selector),
+  ],
+})
 
 export interface HtmlListSpec {
   readonly source: string
@@ -80,9 +93,18 @@ export const crawlHtmlList =
         for (let n = 0; n < spec.pagination.maxPages; n++) {
           const url = pageUrl(template, n, spec.pagination)
           if (url === null) break
-          const response = yield* Effect.either(fetcher.fetch({ url }, spec.fetch))
-          if (response._tag === "Left") {
-            const error = response.left
+          // Plain HTTP or the browser, as the source's `fetch` mode says; the parser's verdict
+          // on the page is what sends a `fetch: auto` source to the browser.
+          const fetched = yield* Effect.either(
+            fetcher.fetchPage(
+              { url },
+              spec.fetch,
+              (response) => spec.parse(response.body, response.url),
+              isWallPage,
+            ),
+          )
+          if (fetched._tag === "Left") {
+            const error = fetched.left
             return stopped(
               error.reason === "Blocked" ? "blocked" : "failed",
               `${error.message} (${error.url})`,
@@ -90,7 +112,7 @@ export const crawlHtmlList =
           }
           acc.pages++
           yield* Metric.increment(ParserMetrics.pages(spec.source))
-          const page = yield* spec.parse(response.right.body, response.right.url)
+          const page = fetched.right.page
           if (page._tag === "Blocked") return stopped("blocked", page.reason)
           if (page._tag === "Empty") {
             acc.empty++

@@ -2,7 +2,7 @@ import { Duration, Effect } from "effect"
 import type { Element } from "happy-dom"
 import type { FetchOptions } from "./Fetcher.ts"
 import { type CutPlan, cut, pruneFor, withDocument } from "./HtmlDocument.ts"
-import { crawlHtmlList, rebase } from "./HtmlListCrawl.ts"
+import { crawlHtmlList, rebase, renderSpecFor } from "./HtmlListCrawl.ts"
 import type { FieldSpec, HtmlSourceConfig } from "./HtmlSourceConfig.ts"
 import {
   type Candidate,
@@ -171,6 +171,7 @@ export const htmlSource = (config: HtmlSourceConfig, options: HtmlSourceOptions)
   const parse = htmlPageParser(config)
   const fetch: FetchOptions = {
     ...options.fetch,
+    render: renderSpecFor(planFor(config)),
     ...(config.acceptLanguage === undefined ? {} : { acceptLanguage: config.acceptLanguage }),
     ...(config.politenessSeconds === undefined
       ? {}
