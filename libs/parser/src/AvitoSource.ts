@@ -221,7 +221,7 @@ export const avitoSource = (config: AvitoConfig): Source => {
       source: config.id,
       urls: config.urls.map((url) => rebase(url, config.baseUrl)),
       pagination: { param: "p", first: 1, maxPages: config.maxPages },
-      fetch: { ...config.fetch, render: renderSpecFor(PLAN) },
+      fetch: { ...config.fetch, render: renderSpecFor(PLAN, CARD) },
       parse,
     }),
   }

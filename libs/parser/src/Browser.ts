@@ -91,6 +91,8 @@ export class Browser extends Context.Tag("@flatwatch/parser/Browser")<
     readonly load: (request: BrowserRequest) => Effect.Effect<BrowserPage, BrowserError>
     /** The pid of the running Chromium, if one runs (tests, benchmarks). */
     readonly pid: Effect.Effect<Option.Option<number>>
+    /** Closes Chromium now, as after `idleClose`; the next load starts it again. */
+    readonly close: Effect.Effect<void>
   }
 >() {
   static readonly make = (
@@ -221,6 +223,7 @@ export class Browser extends Context.Tag("@flatwatch/parser/Browser")<
             return gate.withPermits(1)(loadPage(request))
           }).pipe(Effect.withSpan("Browser.load", { attributes: { source: request.source } })),
         pid: Effect.sync(() => Option.fromNullable(current?.pid)),
+        close: lifecycle.withPermits(1)(shutdown("asked to")),
       }
 
       function loadPage(request: BrowserRequest): Effect.Effect<BrowserPage, BrowserError> {

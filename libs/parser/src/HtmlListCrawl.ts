@@ -41,13 +41,14 @@ export const rebase = (url: string, baseUrl: string | undefined): string => {
 }
 
 /**
- * What the browser waits for on a page of a source cut with `plan`: the kept part (the result
- * list) or an empty-results marker that needs no text check. Block markers are left out on
- * purpose: a challenge page often shows one while its script works, then the list.
+ * What the browser waits for on a page of a source cut with `plan`: a `card` inside the kept
+ * part (the result list, which a script may fill after it is there), or an empty-results marker
+ * that needs no text check. Block markers are left out on purpose: a challenge page often shows
+ * one while its script works, then the list.
  */
-export const renderSpecFor = (plan: CutPlan): RenderSpec => ({
+export const renderSpecFor = (plan: CutPlan, card: string): RenderSpec => ({
   waitFor: [
-    ...plan.keep,
+    ...plan.keep.map((list) => `:is(${list}) :is(${card})`),
     ...(plan.markers?.empty ?? []).filter((m) => m.text === undefined).map((m) => m.selector),
   ],
 })

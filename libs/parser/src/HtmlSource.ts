@@ -171,7 +171,7 @@ export const htmlSource = (config: HtmlSourceConfig, options: HtmlSourceOptions)
   const parse = htmlPageParser(config)
   const fetch: FetchOptions = {
     ...options.fetch,
-    render: renderSpecFor(planFor(config)),
+    render: renderSpecFor(planFor(config), config.card),
     ...(config.acceptLanguage === undefined ? {} : { acceptLanguage: config.acceptLanguage }),
     ...(config.politenessSeconds === undefined
       ? {}
