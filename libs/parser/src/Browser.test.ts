@@ -15,13 +15,16 @@ import {
   Layer,
   ManagedRuntime,
   Option,
+  Redacted,
   TestClock,
   TestContext,
 } from "effect"
+import { bayutSource } from "./BayutSource.ts"
 import { Browser } from "./Browser.ts"
 import { BrowserSessionStore } from "./BrowserSession.ts"
 import { describeBrowser, killChromiumsOf } from "./BrowserTestKit.ts"
 import { isAlive, killChromium } from "./ChromiumProcess.ts"
+import { FakeBayut } from "./FakeBayut.ts"
 import { defaultFetchOptions, Fetcher } from "./Fetcher.ts"
 import type { FetchMode } from "./FetchMode.ts"
 import { FixtureSite } from "./FixtureSite.ts"
@@ -224,6 +227,58 @@ describeBrowser("fetch: browser and auto, in a real Chromium", (chromium) => {
       ),
     )
     expect(row?.fetchVia).toBe("http")
+  })
+
+  test("Bayut in the browser: the Algolia POST runs inside a page of the site, the detail pages load as pages", async () => {
+    const fake = FakeBayut.start()
+    try {
+      const created = Math.floor(Date.now() / 1000) - 600
+      fake.listings = [
+        { id: "71", createdAt: created, price: 9000, phone: null, detailPhone: "+971500000071" },
+        { id: "72", createdAt: created + 1, price: 9500 },
+      ]
+      const bayut = bayutSource({
+        id: "bayut-browser",
+        market: "dubai",
+        apiUrl: fake.url,
+        appId: "TESTAPP",
+        apiKey: Redacted.make("test-key"),
+        index: "bayut-production-ads-en",
+        siteUrl: fake.url,
+        hitsPerPage: 25,
+        maxPages: 2,
+        overlap: Duration.minutes(10),
+        initialLookback: Duration.days(1),
+        detailPages: true,
+        detailConcurrency: 1,
+        fetch: {
+          ...defaultFetchOptions("bayut-browser"),
+          mode: "browser",
+          siteUrl: fake.url,
+          retries: 0,
+          politeness: Duration.zero,
+        },
+      })
+      const report = await crawl(bayut)
+      expect(report.outcome).toBe("ok")
+      expect(report.found).toBe(2)
+      const api = fake.site.requestsTo("/1/indexes/*/queries")
+      expect(api.length).toBeGreaterThan(0)
+      // Sent by a page's fetch(), not by Bun: a browser's fetch metadata is on it.
+      expect(api[0]?.headers.get("sec-fetch-mode")).toBe("cors")
+      expect(api[0]?.headers.get("user-agent")).not.toContain("Headless")
+      const [stored] = await run(
+        Database.query((db) =>
+          db
+            .select({ phone: listings.agentPhone })
+            .from(listings)
+            .where(and(eq(listings.source, "bayut-browser"), eq(listings.externalId, "71"))),
+        ),
+      )
+      expect(stored?.phone).toBe("+971500000071")
+    } finally {
+      fake.stop()
+    }
   })
 
   test("a page that never renders its list: a clear timeout, the source degraded, nothing stored", async () => {
