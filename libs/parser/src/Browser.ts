@@ -112,9 +112,9 @@ export class Browser extends Context.Tag("@flatwatch/parser/Browser")<
           yield* Effect.logWarning(`killing Chromium ${stale} left by a crashed worker`)
           killChromium(stale)
         }
-        const chrome = yield* Effect.tryPromise({
-          try: () =>
-            puppeteer.launch({
+        const { chrome, userAgent } = yield* Effect.tryPromise({
+          try: async () => {
+            const chrome = await puppeteer.launch({
               executablePath: options.executablePath,
               headless: true,
               // A pipe, not a websocket: Chromium exits when the pipe closes, so also when
@@ -134,7 +134,16 @@ export class Browser extends Context.Tag("@flatwatch/parser/Browser")<
                 // Chromium refuses to run as root with its sandbox.
                 ...(process.getuid?.() === 0 ? ["--no-sandbox"] : []),
               ],
-            }),
+            })
+            try {
+              // The default says "HeadlessChrome", which sites answer with a challenge.
+              const userAgent = (await chrome.userAgent()).replace("HeadlessChrome", "Chrome")
+              return { chrome, userAgent }
+            } catch (error) {
+              await chrome.close().catch(() => undefined)
+              throw error
+            }
+          },
           catch: (cause) =>
             new BrowserError({
               reason: "Launch",
@@ -142,10 +151,6 @@ export class Browser extends Context.Tag("@flatwatch/parser/Browser")<
               cause,
             }),
         })
-        const userAgent = yield* Effect.promise(() => chrome.userAgent()).pipe(
-          // The default says "HeadlessChrome", which sites answer with a challenge.
-          Effect.map((ua) => ua.replace("HeadlessChrome", "Chrome")),
-        )
         const running: Running = {
           chrome,
           pid: chrome.process()?.pid,
@@ -177,7 +182,7 @@ export class Browser extends Context.Tag("@flatwatch/parser/Browser")<
           const closing = current
           current = undefined
           if (closing === undefined) return Effect.void
-          return Effect.promise(async () => {
+          return Effect.tryPromise(async () => {
             const pages = await closing.chrome.pages().catch(() => [])
             await Promise.allSettled(pages.map((p) => p.close()))
             await closing.chrome.close()
