@@ -6,7 +6,9 @@ import { Schema } from "effect"
  * or `auto` (plain requests until the site blocks them, then the browser until a plain request
  * gets through again).
  */
-export const FetchMode = Schema.Literal("http", "browser", "auto")
+export const FetchMode = Schema.Literal("http", "browser", "auto").annotations({
+  message: () => ({ message: 'must be "http", "browser" or "auto"', override: true }),
+})
 export type FetchMode = typeof FetchMode.Type
 
 /** What an `auto` source fetches with right now. */

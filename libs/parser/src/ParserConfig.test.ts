@@ -210,6 +210,9 @@ describe("parser configuration", () => {
       const html = { BAYUT_ENABLED: "false", HTML_SOURCES: file }
       const fromFile = await problem({ ...html, CHROMIUM_PATH: "/nonexistent/chromium" })
       expect(fromFile).toContain(`${file}: fetch "browser" needs Chromium`)
+      writeFileSync(file, JSON.stringify({ ...json, fetch: "headless" }))
+      expect(await problem(html)).toContain(`${file}: fetch: must be "http", "browser" or "auto"`)
+      writeFileSync(file, JSON.stringify({ ...json, fetch: "browser" }))
       // The variable wins over the file.
       const viaEnv = await ok({ ...html, HTML_DOMRIA_FETCH: "http" })
       expect(viaEnv.sources[0]?.fetchMode).toBe("http")
