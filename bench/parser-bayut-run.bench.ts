@@ -5,8 +5,8 @@
  * Target: < 1 s. Run: bun bench/parser-bayut-run.bench.ts
  */
 import { Database } from "@flatwatch/db/Database"
+import { loadMarkets, Markets } from "@flatwatch/market/Markets"
 import { bayutSource } from "@flatwatch/parser/BayutSource"
-import { DUBAI_DISTRICT_GROUP_NAMES } from "@flatwatch/parser/DubaiDistrictGroups"
 import { FakeBayut, type FakeBayutListing } from "@flatwatch/parser/FakeBayut"
 import { defaultFetchOptions, Fetcher } from "@flatwatch/parser/Fetcher"
 import { defaultHealthPolicy } from "@flatwatch/parser/SourceHealth"
@@ -27,11 +27,14 @@ const NEIGHBOURHOODS = [
   "Palm Jumeirah",
 ]
 
+const DUBAI_DISTRICT_GROUP_NAMES =
+  (await Effect.runPromise(loadMarkets())).get("dubai")?.districtGroups.map((g) => g.name) ?? []
 const fake = FakeBayut.start()
 const runtime = ManagedRuntime.make(
   Layer.mergeAll(
     BenchDatabase.layer("bench-bayut-run"),
     Fetcher.Default,
+    Markets.layer(),
     Logger.minimumLogLevel(LogLevel.Warning),
   ),
 )

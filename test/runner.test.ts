@@ -104,7 +104,8 @@ describe("runner", () => {
           ? text
           : undefined
       },
-      15_000,
+      // Generous: each start of a worker takes seconds on a loaded 2-core machine.
+      45_000,
       "two restarts of the bot",
     )
     expect(metric(metrics, "flatwatch_component_up", "parser")).toBe(1)
@@ -190,7 +191,7 @@ describe("bad start-up", () => {
       { ...baseEnv(), DATABASE_URL: "mysql://x" },
       [],
       2,
-      "DATABASE_URL: is not a postgres:// URL",
+      "DATABASE_URL: has the scheme mysql:// where postgres:// or postgresql:// belongs",
     )
     await expectOneLine(
       {
@@ -235,6 +236,41 @@ describe("bad start-up", () => {
     }
   })
 
+  test("a bad market file names the file, the field and why, whichever component runs", async () => {
+    const dir = makeTempDir("flatwatch-markets-")
+    try {
+      const file = join(dir, "vienna.json")
+      await Bun.write(
+        file,
+        JSON.stringify({
+          id: "vienna",
+          names: { ru: "Вена", en: "Vienna" },
+          currency: "euro",
+          timeZone: "Europe/Vienna",
+          pricePicks: [600, 900],
+          maxPrice: 50_000,
+          districtGroups: [],
+        }),
+      )
+      for (const only of [[], ["--only", "subscriptions"]]) {
+        await expectOneLine(
+          { ...baseEnv(), MARKETS_DIR: dir },
+          only,
+          2,
+          `flatwatch: configuration error: ${file}: currency: must be an ISO currency code like EUR`,
+        )
+      }
+      await expectOneLine(
+        { ...baseEnv(), BOT_MARKETS: "dubai,vienna", MARKETS_DIR: join(dir, "none") },
+        ["--only", "bot"],
+        2,
+        `flatwatch: configuration error: MARKETS_DIR: the folder ${join(dir, "none")} cannot be read`,
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   test("an unknown --only name prints the usage and exits 2", async () => {
     await expectOneLine(baseEnv(), ["--only", "parser,mailer"], 2, "unknown component: mailer")
   })
@@ -256,7 +292,11 @@ describe("bad start-up", () => {
 
   test("database unreachable: exit 1 with a clear line", async () => {
     await expectOneLine(
-      { ...baseEnv(), DATABASE_URL: "postgres://postgres@127.0.0.1:1/flatwatch" },
+      {
+        ...baseEnv(),
+        DATABASE_URL: "postgres://postgres@127.0.0.1:1/flatwatch",
+        DATABASE_CONNECT_TIMEOUT: "1 second",
+      },
       [],
       1,
       "127.0.0.1:1/flatwatch",

@@ -6,8 +6,11 @@
  * the generous side of what people look for, so alert counts (and insert times) are not flattered.
  */
 import { Database, type DatabaseError } from "@flatwatch/db/Database"
-import { DUBAI_DISTRICT_GROUP_NAMES } from "@flatwatch/parser/DubaiDistrictGroups"
+import { loadMarkets } from "@flatwatch/market/Markets"
 import { Effect } from "effect"
+
+const DUBAI_DISTRICT_GROUP_NAMES =
+  (await Effect.runPromise(loadMarkets())).get("dubai")?.districtGroups.map((g) => g.name) ?? []
 
 let seed = 42
 const random = () => {

@@ -45,7 +45,7 @@ beforeAll(async () => {
       AVITO_ENABLED: "true",
       AVITO_URLS: `https://www.avito.ru${AVITO_PATH}?s=104`,
       AVITO_BASE_URL: avito.url,
-      AVITO_MARKET: "moskva",
+      AVITO_MARKET: "moscow",
       AVITO_CRON: "* * * * * *",
       AVITO_MAX_PAGES: "1",
       // Blocked runs come back quickly, so that several of them happen within the test.
@@ -151,7 +151,7 @@ describe("sources that misbehave", () => {
     expect(await restarts(system)).toEqual({ bot: 0, parser: 0, subscriptions: 0 })
 
     // Good pages again: both sources store what they list.
-    const expected = await Effect.runPromise(parseAvitoPage(serp, { market: "moskva" }))
+    const expected = await Effect.runPromise(parseAvitoPage(serp, { market: "moscow" }))
     if (expected._tag !== "Listings") throw new Error("the Avito fixture page has no listings")
     avitoPage = { body: serp }
     system.publish({ id: "61002", title: "After the garbage", price: 7_100 })

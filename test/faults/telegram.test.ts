@@ -1,6 +1,6 @@
 /**
- * Faults of Telegram itself, each on its own system, side by side (they spend most of their time
- * waiting out the fault):
+ * Faults of Telegram itself, each on its own system, two side by side (they spend most of their
+ * time waiting out the fault; `System.turn`):
  *
  * - the Bot API answers 502 to everything for 30 seconds, then recovers;
  * - a 429 storm: everything is answered 429 with `retry_after` for a while;
@@ -27,7 +27,7 @@ import {
   sendsPerAlert,
   waitAllSent,
 } from "../support/faults.ts"
-import { SYSTEM_TOKEN, System, visible } from "../support/system.ts"
+import { SYSTEM_TOKEN, System, type Turn, visible, withStarts } from "../support/system.ts"
 
 setDefaultTimeout(150_000)
 
@@ -36,8 +36,8 @@ afterAll(async () => {
   await Promise.all(systems.map((s) => s.stop()))
 })
 
-const startSystem = async (env: Readonly<Record<string, string>>) => {
-  const system = await System.start({ env })
+const startSystem = async (turn: Turn, env: Readonly<Record<string, string>>) => {
+  const system = turn.own(await System.start({ env }))
   systems.push(system)
   await system.startRunner()
   return system
@@ -71,7 +71,8 @@ const rejectBotCalls = (system: System) => {
 const USERS = 20
 
 test.concurrent("the Bot API answers 502 for 30 s: every alert and notice arrives once after it recovers; the bot answers what users sent meanwhile", async () => {
-  const system = await startSystem({
+  await using turn = await System.turn()
+  const system = await startSystem(turn, {
     // Shorter than the defaults (2 s doubling, 5 min cap) so that the recovery is measured in
     // seconds; the behaviour (one probe at a time, backoff) is the same.
     SEND_RETRY_BASE: "500 millis",
@@ -155,7 +156,8 @@ test.concurrent("the Bot API answers 502 for 30 s: every alert and notice arrive
 })
 
 test.concurrent("a 429 storm: both senders pause for retry_after and resume; nothing lost, nothing twice", async () => {
-  const system = await startSystem({})
+  await using turn = await System.turn()
+  const system = await startSystem(turn, {})
   const RETRY_AFTER = 2
   const STORM_MS = 6_000
   const fault = outage(system, () => ({
@@ -202,7 +204,8 @@ test.concurrent("a 429 storm: both senders pause for retry_after and resume; not
 })
 
 test.concurrent("rejected while running: the bot component stops, the runner restarts it with backoff while the others keep sending, the bot answers once accepted", async () => {
-  const system = await System.start()
+  await using turn = await System.turn()
+  const system = turn.own(await System.start())
   systems.push(system)
   await system.startRunner()
   const reject = rejectBotCalls(system)
@@ -218,7 +221,7 @@ test.concurrent("rejected while running: the bot component stops, the runner res
   await system.waitFor(
     "the runner to restart the bot component twice",
     async () => ((await restartsOf("bot")) >= 2 ? true : undefined),
-    30_000,
+    withStarts(30_000, 2), // backoff 1 s + 2 s, and two starts of the bot's worker
   )
   const readyz = (await (await system.runner?.get("/readyz"))?.json()) as {
     ready: boolean
@@ -266,7 +269,8 @@ test.concurrent("rejected while running: the bot component stops, the runner res
 })
 
 test.concurrent("rejected at start: the runner restarts the bot component with backoff while parser and subscriptions send; it comes back once accepted", async () => {
-  const system = await System.start()
+  await using turn = await System.turn()
+  const system = turn.own(await System.start())
   systems.push(system)
   const reject = rejectBotCalls(system)
   reject.on = true
@@ -280,7 +284,7 @@ test.concurrent("rejected at start: the runner restarts the bot component with b
   await system.waitFor(
     "the runner to restart the bot component three times",
     async () => ((await restartsOf("bot")) >= 3 ? true : undefined),
-    30_000,
+    withStarts(30_000, 4), // the runner's start, backoff 1 + 2 + 4 s, three starts of the bot
   )
   const readyz = (await (await system.runner?.get("/readyz"))?.json()) as {
     ready: boolean

@@ -48,6 +48,44 @@ export const SYSTEM_TOKEN = "5550001:E2E-flatwatch_token-abcdefghijklmnopqrstu"
 /** How long a wait lasts by default before it fails. */
 const WAIT_MS = 15_000
 
+/**
+ * Runner starts go one at a time in this test process. A start (four Bun processes compiling
+ * their code, opening pools, migrating) is the heaviest moment of a system; tests that run side
+ * by side (`test.concurrent`) would otherwise start theirs at once, and on a busy 2-core machine
+ * each start then takes several times as long as alone.
+ */
+let lastStart: Promise<unknown> = Promise.resolve()
+const oneStartAtATime = <A>(start: () => Promise<A>): Promise<A> => {
+  const result = lastStart.then(start)
+  lastStart = result.catch(() => undefined)
+  return result
+}
+
+/** How long each start in this process took, in ms, from spawn to ready. */
+const startTimes: number[] = []
+const slowestStart = () => Math.max(0, ...startTimes)
+
+/**
+ * The deadline for a start: 10 times the slowest start measured so far in this process, and at
+ * least 30 s (the first start, or when every start so far was quick).
+ */
+const startDeadline = (): number => Math.max(30_000, 10 * slowestStart())
+
+/**
+ * A deadline for something that takes `starts` starts of a component (a worker the runner
+ * restarts) besides `ms` of waiting: each start is priced at the slowest runner start measured
+ * in this process, so a busy machine that starts slowly also gets more time.
+ */
+export const withStarts = (ms: number, starts: number): number => ms + starts * slowestStart()
+
+let freeTurns = 2
+const turnQueue: Array<() => void> = []
+
+/** A turn of a heavy test (`System.turn`); the systems it `own`s stop when it ends. */
+export interface Turn extends AsyncDisposable {
+  own(system: System): System
+}
+
 export interface SystemOptions {
   /**
    * Settings for every start of the runner, over the defaults (`System.defaultEnv`); a start
@@ -100,6 +138,7 @@ export class System {
   /** Every runner process started so far, in order (their output stays readable). */
   readonly runs: RunnerProcess[] = []
   private offsetMs = 0
+  private stopped = false
 
   private constructor(
     /** The fake Bot API: every call, injected updates, faults (`fake.limits`). */
@@ -149,6 +188,38 @@ export class System {
     }
   }
 
+  /**
+   * A turn for a heavy test that runs side by side with others (`test.concurrent`): at most two
+   * turns are held at once in this process, so that a busy 2-core machine runs two whole runners
+   * (four Bun processes each) at a time, not all. The systems the test registers with `own` stop
+   * when the turn ends, also when the test fails:
+   *
+   * ```ts
+   * await using turn = await System.turn()
+   * const system = turn.own(await System.start())
+   * ```
+   */
+  static async turn(): Promise<Turn> {
+    if (freeTurns > 0) freeTurns--
+    else await new Promise<void>((resolve) => turnQueue.push(resolve))
+    const owned: System[] = []
+    return {
+      own: (system) => {
+        owned.push(system)
+        return system
+      },
+      [Symbol.asyncDispose]: async () => {
+        try {
+          await Promise.all(owned.map((s) => s.stop()))
+        } finally {
+          const next = turnQueue.shift()
+          if (next !== undefined) next()
+          else freeTurns++
+        }
+      },
+    }
+  }
+
   /** Starts the fakes and takes a database; the runner is started separately (`startRunner`). */
   static async start(options: SystemOptions = {}): Promise<System> {
     const fake = await FakeBotApi.start({ tokens: [SYSTEM_TOKEN] })
@@ -187,19 +258,38 @@ export class System {
 
   /**
    * Starts `bun run apps/runner` (all components unless `options.args` say `--only ...`) and
-   * resolves once `/readyz` answers 200 (or at once with `ready: false`, e.g. when the database
-   * is down on purpose). Fails if a runner is already running.
+   * resolves once `/readyz` answers 200 (or, with `ready: false`, e.g. when the database or the
+   * bot's token is refused on purpose, once its HTTP endpoint answers at all). Starts take turns
+   * with the other systems of this test process. Fails if a runner is already running.
    */
   async startRunner(
     extra: Readonly<Record<string, string>> = {},
     options: { readonly args?: ReadonlyArray<string>; readonly ready?: boolean } = {},
   ): Promise<RunnerProcess> {
     if (this.runner !== undefined) throw new Error("a runner is already running; stop it first")
-    const runner = startRunner({ env: this.env(extra), args: [...(options.args ?? [])] })
-    this.runner = runner
-    this.runs.push(runner)
-    if (options.ready !== false) await runner.waitReady(30_000)
-    return runner
+    const env = this.env(extra)
+    return oneStartAtATime(async () => {
+      const started = performance.now()
+      const runner = startRunner({ env, args: [...(options.args ?? [])] })
+      this.runner = runner
+      this.runs.push(runner)
+      const deadline = startDeadline()
+      if (options.ready !== false) {
+        await runner.waitReady(deadline)
+        startTimes.push(performance.now() - started)
+      } else {
+        await waitUntil(
+          async () => {
+            if (runner.proc.exitCode !== null)
+              throw new Error(`runner exited with ${runner.proc.exitCode}:\n${runner.output()}`)
+            return (await runner.get("/healthz").catch(() => undefined))?.status
+          },
+          deadline,
+          "the runner's HTTP endpoint",
+        )
+      }
+      return runner
+    })
   }
 
   /**
@@ -382,6 +472,8 @@ export class System {
 
   /** Stops everything still running: the runner (SIGKILL), the fakes, the database. */
   async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
     this.runner = undefined
     for (const runner of this.runs)
       if (runner.proc.exitCode === null && runner.proc.signalCode === null)

@@ -5,7 +5,7 @@
  */
 import { Data, Duration, Effect, type Scope } from "effect"
 import * as Prometheus from "./Prometheus.ts"
-import type { ComponentSnapshot } from "./Supervisor.ts"
+import { type ComponentSnapshot, unreadyReason } from "./Supervisor.ts"
 
 export class HttpServerError extends Data.TaggedError("HttpServerError")<{
   readonly message: string
@@ -31,10 +31,11 @@ export const serve = (
       const now = Date.now()
       const components = options.snapshot().map((c) => {
         const age = c.lastHeartbeatAt === undefined ? undefined : now - c.lastHeartbeatAt
-        const ready = c.status === "ready" && age !== undefined && age <= staleAfterMs
+        const reason = unreadyReason(c, now, staleAfterMs)
         return {
           name: c.name,
-          ready,
+          ready: reason === undefined,
+          ...(reason === undefined ? {} : { reason }),
           status: c.status,
           heartbeatAgeSeconds: age === undefined ? null : age / 1000,
           restarts: c.restarts,

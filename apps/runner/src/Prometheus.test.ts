@@ -10,6 +10,7 @@ const component = (overrides: Partial<ComponentSnapshot>): ComponentSnapshot => 
   metrics: [],
   heapUsed: 1000,
   lastError: undefined,
+  unready: undefined,
   ...overrides,
 })
 

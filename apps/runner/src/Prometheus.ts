@@ -65,6 +65,12 @@ export const render = (
       `flatwatch_component_up${l} ${up}`,
     )
     add(
+      "flatwatch_component_ready",
+      "gauge",
+      "1 when the component is up and its own probes (pool, bot intake) find it working.",
+      `flatwatch_component_ready${l} ${up === 1 && c.unready === undefined ? 1 : 0}`,
+    )
+    add(
       "flatwatch_component_restarts_total",
       "counter",
       "Restarts of the component's worker after a crash.",

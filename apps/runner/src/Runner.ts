@@ -6,8 +6,10 @@
  */
 import { resolve } from "node:path"
 import { BotConfig } from "@flatwatch/bot/BotConfig"
+import { DatabasePoolConfig } from "@flatwatch/db/Database"
 import * as EmbeddedPostgres from "@flatwatch/db/EmbeddedPostgres"
 import { migrate } from "@flatwatch/db/Migrations"
+import { Markets } from "@flatwatch/market/Markets"
 import { Data, Deferred, Duration, Effect, Option, Redacted, type Scope } from "effect"
 import { type ComponentName, workerEntry } from "./Components.ts"
 import { isConfigError } from "./ConfigErrors.ts"
@@ -34,7 +36,8 @@ export interface RunResult {
 
 /**
  * Every setting of the runner and of the requested components, read once before anything
- * starts: a bad value stops start-up with a message that names the variable.
+ * starts: a bad value stops start-up with a message that names the variable (or, for a market
+ * or source file, the file and the field).
  */
 export const validateConfig = (only: ReadonlyArray<ComponentName>) =>
   Effect.zipLeft(
@@ -57,6 +60,8 @@ export const validateConfig = (only: ReadonlyArray<ComponentName>) =>
           )
         : Effect.void,
     ),
+    // The market files are checked once here; each worker loads them again for itself.
+    Effect.provide(Markets.layerConfig),
     Effect.mapError((error) =>
       isConfigError(error)
         ? error
@@ -86,6 +91,7 @@ export const run = (options: RunOptions): Effect.Effect<RunResult, unknown, Scop
       metrics: [],
       heapUsed: undefined,
       lastError: undefined,
+      unready: undefined,
     }))
     yield* HealthServer.serve({
       hostname: config.httpHost,
@@ -101,7 +107,8 @@ export const run = (options: RunOptions): Effect.Effect<RunResult, unknown, Scop
           Effect.map((pg) => pg.url),
         ),
     })
-    yield* migrate(databaseUrl)
+    const pool = yield* DatabasePoolConfig
+    yield* migrate(databaseUrl, { connectTimeout: pool.connectTimeout })
 
     const env: Record<string, string> = {}
     for (const [key, value] of Object.entries(process.env))
@@ -111,6 +118,9 @@ export const run = (options: RunOptions): Effect.Effect<RunResult, unknown, Scop
     supervisor = yield* Supervisor.make({
       components: options.only.map((name) => ({ name, entry: workerEntry(name) })),
       env,
+      staleAfter: Duration.times(HEARTBEAT_INTERVAL, 5),
+      unreadyRestartAfter: config.unreadyRestartAfter,
+      stopDeadline: config.shutdownTimeout,
       ...(options.backoff ? { backoff: options.backoff } : {}),
     })
     yield* Effect.logInfo(`started ${options.only.join(", ")}`)

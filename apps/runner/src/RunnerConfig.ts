@@ -1,21 +1,40 @@
-import { Config, Duration, Redacted } from "effect"
+import { positiveDuration } from "@flatwatch/db/DurationConfig"
+import { Config, ConfigError, Either, Redacted } from "effect"
 
-const isPostgresUrl = (value: string) => {
-  try {
-    const u = new URL(value)
-    return u.protocol === "postgres:" || u.protocol === "postgresql:"
-  } catch {
-    return false
+const EXAMPLE = "postgres://user:password@host:5432/db"
+
+/**
+ * What is wrong with a `DATABASE_URL`, naming the part (never echoing the password), or
+ * undefined when it is a usable postgres URL.
+ */
+export const postgresUrlProblem = (value: string): string | undefined => {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]
+  if (scheme === undefined) return `does not start with postgres:// (${EXAMPLE})`
+  if (!/^postgres(ql)?$/i.test(scheme))
+    return `has the scheme ${scheme}:// where postgres:// or postgresql:// belongs (${EXAMPLE})`
+  // The authority: after the scheme, up to the path; the port follows the last ":" past any "@".
+  const authority = value.slice(scheme.length + 3).split(/[/?#]/)[0] ?? ""
+  const hostPort = authority.slice(authority.lastIndexOf("@") + 1)
+  const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort)?.[1]
+  if (port !== undefined && port !== "") {
+    if (!/^\d+$/.test(port)) return `has a port that is not a number (${EXAMPLE})`
+    if (Number(port) < 1 || Number(port) > 65535)
+      return `has port ${port}, outside 1-65535 (${EXAMPLE})`
   }
+  if (!URL.canParse(value))
+    return `is not a valid URL (${EXAMPLE}; a password with @, : or / must be percent-encoded)`
+  if (new URL(value).hostname === "") return `has no host (${EXAMPLE})`
+  return undefined
 }
 
 /** `DATABASE_URL`: optional; without it an embedded PostgreSQL is started. */
 const databaseUrl = Config.string("DATABASE_URL").pipe(
-  Config.validate({
-    message: "is not a postgres:// URL (postgres://user:password@host:5432/db)",
-    validation: isPostgresUrl,
+  Config.mapOrFail((value) => {
+    const problem = postgresUrlProblem(value)
+    return problem === undefined
+      ? Either.right(Redacted.make(value))
+      : Either.left(ConfigError.InvalidData(["DATABASE_URL"], problem))
   }),
-  Config.map(Redacted.make),
   Config.option,
 )
 
@@ -29,9 +48,9 @@ export const RunnerConfig = Config.all({
     Config.withDefault(8080),
   ),
   httpHost: Config.string("HTTP_HOST").pipe(Config.withDefault("0.0.0.0")),
-  shutdownTimeout: Config.duration("SHUTDOWN_TIMEOUT").pipe(
-    Config.withDefault(Duration.seconds(20)),
-  ),
+  shutdownTimeout: positiveDuration("SHUTDOWN_TIMEOUT", "20 seconds"),
+  /** A component not ready this long (a stale heartbeat, a stalled pool or bot) is restarted. */
+  unreadyRestartAfter: positiveDuration("UNREADY_RESTART_AFTER", "60 seconds"),
   databaseUrl,
   embeddedPostgresDir: Config.string("EMBEDDED_POSTGRES_DIR").pipe(
     Config.withDefault(".data/postgres"),

@@ -23,6 +23,25 @@ export interface ComponentSnapshot {
   readonly metrics: ReadonlyArray<MetricSample>
   readonly heapUsed: number | undefined
   readonly lastError: string | undefined
+  /** What the component's own probes say is wrong (a stalled pool or bot), if anything. */
+  readonly unready: string | undefined
+}
+
+/**
+ * Why a component is not ready now, or undefined when it is: not started (or restarting), a
+ * heartbeat older than `staleAfterMs` (its event loop is stuck), or its own probes' reason.
+ * `/readyz` and the supervisor's restart of a component that stays unready both ask this.
+ */
+export const unreadyReason = (
+  c: ComponentSnapshot,
+  now: number,
+  staleAfterMs: number,
+): string | undefined => {
+  if (c.status !== "ready") return c.status
+  if (c.lastHeartbeatAt === undefined) return "no heartbeat yet"
+  const age = now - c.lastHeartbeatAt
+  if (age > staleAfterMs) return `no heartbeat for ${Math.round(age / 1000)} s`
+  return c.unready
 }
 
 export interface BackoffPolicy {
@@ -43,11 +62,22 @@ export interface SupervisorOptions {
   /** The environment each worker starts with (the resolved DATABASE_URL included). */
   readonly env: Record<string, string>
   readonly backoff?: BackoffPolicy
+  /** A heartbeat older than this makes a component unready (default 10 s). */
+  readonly staleAfter?: Duration.DurationInput
+  /** A ready component that stays unready this long is restarted (default 60 s). */
+  readonly unreadyRestartAfter?: Duration.DurationInput
+  /**
+   * How long a component being restarted gets to stop gracefully (its updates answered or
+   * apologised for, its claims returned) before its worker is terminated (default 20 s).
+   */
+  readonly stopDeadline?: Duration.DurationInput
 }
 
 interface Running {
   readonly worker: Worker
   readonly closed: Deferred.Deferred<{ readonly code: number; readonly reason: string }>
+  /** Stops the worker as a crash with `reason` (a graceful stop first, then terminate). */
+  readonly restart: (reason: string) => Effect.Effect<void>
 }
 
 interface State {
@@ -58,6 +88,7 @@ interface State {
   metrics: ReadonlyArray<MetricSample>
   heapUsed: number | undefined
   lastError: string | undefined
+  unready: string | undefined
   running: Running | undefined
 }
 
@@ -70,6 +101,20 @@ export interface Supervisor {
   readonly snapshot: () => ReadonlyArray<ComponentSnapshot>
   readonly shutdown: (deadline: Duration.DurationInput) => Effect.Effect<ShutdownResult>
 }
+
+/** How often the supervisor looks for a component stuck unready. */
+const WATCH_INTERVAL = Duration.seconds(1)
+
+const snapshotOf = (name: string, s: State): ComponentSnapshot => ({
+  name,
+  status: s.status,
+  restarts: s.restarts,
+  lastHeartbeatAt: s.lastHeartbeatAt,
+  metrics: s.metrics,
+  heapUsed: s.heapUsed,
+  lastError: s.lastError,
+  unready: s.unready,
+})
 
 export const make = (options: SupervisorOptions): Effect.Effect<Supervisor, never, Scope.Scope> =>
   Effect.gen(function* () {
@@ -105,6 +150,7 @@ export const make = (options: SupervisorOptions): Effect.Effect<Supervisor, neve
               state.lastHeartbeatAt = at
               state.metrics = message.metrics
               state.heapUsed = message.heapUsed
+              state.unready = message.unready
               break
             case "Fatal":
               fatal = message.message
@@ -128,7 +174,49 @@ export const make = (options: SupervisorOptions): Effect.Effect<Supervisor, neve
             Effect.succeed({ code, reason: fatal ?? `worker exited with code ${code}` }),
           )
         })
-        return { worker, closed } satisfies Running
+        const restart = (reason: string) =>
+          Effect.gen(function* () {
+            fatal = reason
+            state.lastError = reason
+            worker.postMessage(encodeToWorker(new Shutdown()))
+            yield* Deferred.await(closed).pipe(
+              Effect.timeout(options.stopDeadline ?? "20 seconds"),
+              Effect.catchTag("TimeoutException", () => Effect.sync(() => worker.terminate())),
+            )
+          })
+        return { worker, closed, restart } satisfies Running
+      })
+
+    const staleAfterMs = Duration.toMillis(options.staleAfter ?? "10 seconds")
+    const restartAfterMs = Duration.toMillis(options.unreadyRestartAfter ?? "60 seconds")
+
+    /**
+     * Restarts a component that was ready and has been unready (stale heartbeat, or its own
+     * probes) for `unreadyRestartAfter`: a stalled pool or bot does not heal by waiting.
+     */
+    const restartWhenStuck = (spec: ComponentSpec, state: State, running: Running) =>
+      Effect.gen(function* () {
+        let since: number | undefined
+        for (;;) {
+          yield* Effect.sleep(WATCH_INTERVAL)
+          if (stopping || state.status !== "ready") {
+            since = undefined
+            continue
+          }
+          const now = Date.now()
+          const reason = unreadyReason(snapshotOf(spec.name, state), now, staleAfterMs)
+          if (reason === undefined) {
+            since = undefined
+            continue
+          }
+          since ??= now
+          if (now - since >= restartAfterMs) {
+            const why = `not ready for ${Math.round((now - since) / 1000)} s (${reason})`
+            yield* Effect.logError(`component ${spec.name} is ${why}; restarting it`)
+            yield* running.restart(why)
+            return
+          }
+        }
       })
 
     const supervise = (spec: ComponentSpec, state: State) =>
@@ -137,9 +225,12 @@ export const make = (options: SupervisorOptions): Effect.Effect<Supervisor, neve
         while (!stopping) {
           state.status = "starting"
           state.readyAt = undefined
+          state.unready = undefined
           const running = yield* startWorker(spec, state)
           state.running = running
+          const watcher = yield* Effect.fork(restartWhenStuck(spec, state, running))
           const ended = yield* Deferred.await(running.closed)
+          yield* Fiber.interrupt(watcher)
           state.running = undefined
           if (stopping) break
           const now = yield* Clock.currentTimeMillis
@@ -178,6 +269,7 @@ export const make = (options: SupervisorOptions): Effect.Effect<Supervisor, neve
         metrics: [],
         heapUsed: undefined,
         lastError: undefined,
+        unready: undefined,
         running: undefined,
       }
       states.set(spec.name, state)
@@ -225,16 +317,7 @@ export const make = (options: SupervisorOptions): Effect.Effect<Supervisor, neve
         return { timedOut }
       })
 
-    const snapshot = () =>
-      [...states.entries()].map(([name, s]) => ({
-        name,
-        status: s.status,
-        restarts: s.restarts,
-        lastHeartbeatAt: s.lastHeartbeatAt,
-        metrics: s.metrics,
-        heapUsed: s.heapUsed,
-        lastError: s.lastError,
-      }))
+    const snapshot = () => [...states.entries()].map(([name, s]) => snapshotOf(name, s))
 
     return { snapshot, shutdown }
   })

@@ -4,7 +4,9 @@
  * gracefully (interrupting the component so its finalizers run) when the runner says so.
  */
 import { ComponentFatal } from "@flatwatch/db/ComponentFatal"
+import { ComponentHealth } from "@flatwatch/db/ComponentHealth"
 import { Database } from "@flatwatch/db/Database"
+import { watchPool } from "@flatwatch/db/PoolProbe"
 import {
   Cause,
   Data,
@@ -35,6 +37,9 @@ import {
 } from "./WorkerProtocol.ts"
 
 export const HEARTBEAT_INTERVAL = Duration.seconds(2)
+
+/** A pool with no successful query for this long makes its component unready. */
+export const POOL_STALL_DEADLINE = Duration.seconds(20)
 
 declare const self: Worker
 
@@ -98,11 +103,19 @@ export const describeCause = (cause: Cause.Cause<unknown>): string => {
  */
 export const runWorker = <E>(
   component: string,
-  layer: Layer.Layer<never, E, Database | ComponentFatal>,
+  layer: Layer.Layer<never, E, Database | ComponentFatal | ComponentHealth>,
 ): void => {
+  const health = ComponentHealth.makeRegistry()
   const heartbeat = Effect.gen(function* () {
     const metrics = yield* sampleMetrics
-    post(new Heartbeat({ metrics, heapUsed: process.memoryUsage().heapUsed }))
+    const unready = health.unready()
+    post(
+      new Heartbeat({
+        metrics,
+        heapUsed: process.memoryUsage().heapUsed,
+        ...(unready === undefined ? {} : { unready }),
+      }),
+    )
   })
 
   const main = Effect.gen(function* () {
@@ -116,8 +129,14 @@ export const runWorker = <E>(
           Effect.asVoid,
         ),
     })
+    const database = Database.layerConfig(component)
+    const healthLayer = Layer.succeed(ComponentHealth, health.service)
+    // The component's pool is watched by the host, through the pool itself.
+    const poolWatch = Layer.scopedDiscard(watchPool(POOL_STALL_DEADLINE))
     yield* Layer.build(
-      layer.pipe(Layer.provide(Layer.merge(Database.layerConfig(component), host))),
+      Layer.merge(layer, poolWatch).pipe(
+        Layer.provide(Layer.mergeAll(database, host, healthLayer)),
+      ),
     )
     yield* Effect.logInfo("component started")
     post(new Ready())

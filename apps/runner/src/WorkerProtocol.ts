@@ -23,6 +23,8 @@ export class Heartbeat extends Schema.TaggedClass<Heartbeat>()("Heartbeat", {
   metrics: Schema.Array(MetricSample),
   /** JS heap in use by this worker, bytes. */
   heapUsed: Schema.Number,
+  /** Why the component is not doing its work right now (its health probes), if it is not. */
+  unready: Schema.optional(Schema.String),
 }) {}
 export class Stopped extends Schema.TaggedClass<Stopped>()("Stopped", {}) {}
 /** The component failed and the worker is about to exit; `message` is one readable line. */

@@ -1,12 +1,15 @@
 import { expect, test } from "bun:test"
+import { loadMarkets, Markets } from "@flatwatch/market/Markets"
 import { ConfigProvider, Effect, Either, Option } from "effect"
 import { BotConfig } from "./BotConfig.ts"
+
+const shipped = await Effect.runPromise(loadMarkets())
 
 const read = (env: Record<string, string>) =>
   Effect.runSync(
     Effect.either(
       Effect.withConfigProvider(
-        BotConfig,
+        Effect.provideService(BotConfig, Markets, shipped),
         ConfigProvider.fromMap(new Map(Object.entries({ BOT_TOKEN: "1:token", ...env }))),
       ),
     ),

@@ -1,7 +1,9 @@
+import { positiveDuration } from "@flatwatch/db/DurationConfig"
+import type { Market } from "@flatwatch/market/Market"
+import { type MarketSet, Markets } from "@flatwatch/market/Markets"
 import { timeZone } from "@flatwatch/telegram/DisplayTime"
 import { TelegramConfig } from "@flatwatch/telegram/TelegramConfig"
-import { Config, ConfigError, Either, Option, Redacted } from "effect"
-import { isMarketId, type Market, markets } from "./Markets.ts"
+import { Config, ConfigError, Duration, Effect, Either, Option, Redacted } from "effect"
 
 /** How updates reach the bot: long polling (default) or a webhook served by `Bun.serve`. */
 export type BotMode = "polling" | "webhook"
@@ -75,8 +77,8 @@ export const maxFiltersPerUser: Config.Config<number> = Config.integer("MAX_FILT
   Config.withDefault(5),
 )
 
-/** `BOT_MARKETS`: comma-separated markets users can search in (default `dubai`). */
-export const enabledMarkets: Config.Config<ReadonlyArray<Market>> = Config.string(
+/** `BOT_MARKETS`: comma-separated ids of the markets users can search in (default `dubai`). */
+export const enabledMarketIds: Config.Config<ReadonlyArray<string>> = Config.string(
   "BOT_MARKETS",
 ).pipe(
   Config.withDefault("dubai"),
@@ -89,17 +91,24 @@ export const enabledMarkets: Config.Config<ReadonlyArray<Market>> = Config.strin
           .filter((s) => s.length > 0),
       ),
     ]
-    if (ids.length === 0) return invalid("BOT_MARKETS", "names no market")
-    const unknown = ids.find((id) => !isMarketId(id))
-    if (unknown !== undefined) {
-      return invalid(
-        "BOT_MARKETS",
-        `"${unknown}" is not a known market (known: ${Object.keys(markets).join(", ")})`,
-      )
-    }
-    return Either.right(ids.filter(isMarketId).map((id) => markets[id]))
+    return ids.length === 0 ? invalid("BOT_MARKETS", "names no market") : Either.right(ids)
   }),
 )
+
+/** The markets of `ids`, in that order; an id without a market file fails naming `BOT_MARKETS`. */
+const resolveMarkets = (
+  set: MarketSet,
+  ids: ReadonlyArray<string>,
+): Either.Either<ReadonlyArray<Market>, ConfigError.ConfigError> => {
+  const unknown = ids.find((id) => set.get(id) === undefined)
+  if (unknown !== undefined) {
+    return invalid(
+      "BOT_MARKETS",
+      `"${unknown}" is not a known market (known: ${set.ids.join(", ")})`,
+    )
+  }
+  return Either.right(ids.flatMap((id) => set.get(id) ?? []))
+}
 
 export interface BotSettings {
   readonly telegram: TelegramConfig
@@ -107,48 +116,76 @@ export interface BotSettings {
   /** Present exactly when `mode` is `webhook`. */
   readonly webhook: Option.Option<WebhookConfig>
   readonly maxFiltersPerUser: number
+  /** The markets users can pick (`BOT_MARKETS`), in that order; never empty. */
   readonly markets: ReadonlyArray<Market>
+  /** Every loaded market: searches of a market no longer offered still show its names. */
+  readonly allMarkets: MarketSet
   /** `TIME_ZONE`: the IANA zone every date the bot shows is in (the notices use it too). */
   readonly timeZone: string
+  /**
+   * How long stopping waits for the updates in hand before interrupting them: half of the
+   * runner's `SHUTDOWN_TIMEOUT` (default 10 s), so that the worker stops inside the runner's
+   * deadline with its pool closed.
+   */
+  readonly drainTimeout?: Duration.Duration
 }
 
 const requiredForWebhook = (name: string) =>
   Either.left(ConfigError.MissingData([name], `${name} is required with BOT_MODE=webhook`))
 
-/**
- * Everything the bot component reads from its environment. `WEBHOOK_URL` and `WEBHOOK_SECRET`
- * are required only with `BOT_MODE=webhook` (a bad value fails either way).
- */
-export const BotConfig: Config.Config<BotSettings> = Config.all({
+const botEnv = Config.all({
   telegram: TelegramConfig,
   mode: botMode,
   maxFiltersPerUser,
-  markets: enabledMarkets,
+  markets: enabledMarketIds,
   timeZone,
   webhookUrl: Config.option(webhookUrl),
   webhookSecret: Config.option(webhookSecret),
   webhookHost,
   webhookPort,
+  shutdownTimeout: positiveDuration("SHUTDOWN_TIMEOUT", "20 seconds"),
 }).pipe(
-  Config.mapOrFail((c): Either.Either<BotSettings, ConfigError.ConfigError> => {
-    const common = {
-      telegram: c.telegram,
-      mode: c.mode,
-      maxFiltersPerUser: c.maxFiltersPerUser,
-      markets: c.markets,
-      timeZone: c.timeZone,
-    }
-    if (c.mode === "polling") return Either.right({ ...common, webhook: Option.none() })
-    if (Option.isNone(c.webhookUrl)) return requiredForWebhook("WEBHOOK_URL")
-    if (Option.isNone(c.webhookSecret)) return requiredForWebhook("WEBHOOK_SECRET")
-    return Either.right({
-      ...common,
-      webhook: Option.some({
-        url: c.webhookUrl.value,
-        secret: c.webhookSecret.value,
-        host: c.webhookHost,
-        port: c.webhookPort,
-      }),
-    })
-  }),
+  Config.mapOrFail(
+    (
+      c,
+    ): Either.Either<
+      Omit<BotSettings, "markets" | "allMarkets"> & { readonly marketIds: ReadonlyArray<string> },
+      ConfigError.ConfigError
+    > => {
+      const common = {
+        telegram: c.telegram,
+        mode: c.mode,
+        maxFiltersPerUser: c.maxFiltersPerUser,
+        marketIds: c.markets,
+        timeZone: c.timeZone,
+        drainTimeout: Duration.times(c.shutdownTimeout, 0.5),
+      }
+      if (c.mode === "polling") return Either.right({ ...common, webhook: Option.none() })
+      if (Option.isNone(c.webhookUrl)) return requiredForWebhook("WEBHOOK_URL")
+      if (Option.isNone(c.webhookSecret)) return requiredForWebhook("WEBHOOK_SECRET")
+      return Either.right({
+        ...common,
+        webhook: Option.some({
+          url: c.webhookUrl.value,
+          secret: c.webhookSecret.value,
+          host: c.webhookHost,
+          port: c.webhookPort,
+        }),
+      })
+    },
+  ),
+)
+
+/**
+ * Everything the bot component reads from its environment, with the markets of `BOT_MARKETS`
+ * taken from the loaded `Markets`. `WEBHOOK_URL` and `WEBHOOK_SECRET` are required only with
+ * `BOT_MODE=webhook` (a bad value fails either way).
+ */
+export const BotConfig: Effect.Effect<BotSettings, ConfigError.ConfigError, Markets> = Effect.gen(
+  function* () {
+    const { marketIds, ...env } = yield* botEnv
+    const allMarkets = yield* Markets
+    const markets = yield* resolveMarkets(allMarkets, marketIds)
+    return { ...env, markets, allMarkets }
+  },
 )

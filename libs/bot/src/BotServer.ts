@@ -1,4 +1,6 @@
 import * as ComponentFatal from "@flatwatch/db/ComponentFatal"
+import { registerProbe } from "@flatwatch/db/ComponentHealth"
+import { Markets } from "@flatwatch/market/Markets"
 import { Payments } from "@flatwatch/subscriptions/Payments"
 import { Plans } from "@flatwatch/subscriptions/Plans"
 import { Subscriptions } from "@flatwatch/subscriptions/Subscriptions"
@@ -8,10 +10,10 @@ import {
   Data,
   Duration,
   Effect,
+  FiberSet,
   Layer,
   Option,
   Redacted,
-  Runtime,
   Schedule,
   Schema,
   type Scope,
@@ -21,6 +23,7 @@ import type { Update, UserFromGetMe } from "grammy/types"
 import { AdminQueries } from "./AdminQueries.ts"
 import { BotConfig, type BotMode, type BotSettings, type WebhookConfig } from "./BotConfig.ts"
 import type { BotServices } from "./BotContext.ts"
+import { stallReason } from "./BotHealth.ts"
 import { commandList, setAdminMenu } from "./CommandMenus.ts"
 import { Filters } from "./Filters.ts"
 import { describeError, type FlatwatchBot, makeFlatwatchBot } from "./FlatwatchBot.ts"
@@ -58,9 +61,6 @@ export const ALLOWED_UPDATES = [
   "my_chat_member",
   "pre_checkout_query",
 ] as const
-
-/** How long stopping waits for handlers in flight before giving up on them. */
-const DRAIN_DEADLINE = Duration.seconds(10)
 
 const getMe = (flatwatch: FlatwatchBot) =>
   Effect.tryPromise({
@@ -113,14 +113,50 @@ const setCommands = (flatwatch: FlatwatchBot, adminIds: ReadonlyArray<number>) =
     ),
   )
 
-const drain = (flatwatch: FlatwatchBot) =>
-  Effect.promise(() => flatwatch.inFlight.drain()).pipe(
-    Effect.timeoutFail({
-      duration: DRAIN_DEADLINE,
-      onTimeout: () => `${flatwatch.inFlight.size} update(s) still in flight after the deadline`,
-    }),
-    Effect.catchAll((message) => Effect.logWarning(message)),
-  )
+/**
+ * Stops taking updates (`stopIntake`) and waits for the handlers in flight, up to the drain
+ * deadline; then interrupts them (their effects, waits and Bot API calls) and gives them a short
+ * grace to end. It runs in a finalizer, which cannot be interrupted: every wait here is made
+ * interruptible on purpose, or a handler stuck on a dead connection would hold the shutdown
+ * past the runner's deadline.
+ */
+const drain = (
+  flatwatch: FlatwatchBot,
+  handlers: FiberSet.FiberSet,
+  stopIntake: Effect.Effect<void> = Effect.void,
+) =>
+  Effect.gen(function* () {
+    const deadline = flatwatch.drainTimeout
+    // Interrupted handlers get a tenth of that to end (their apology, their log line), and
+    // another tenth once their calls are aborted.
+    const grace = Duration.times(deadline, 0.1)
+    const waitIdle = (deadline: Duration.Duration) =>
+      Effect.promise(() => flatwatch.inFlight.drain()).pipe(
+        Effect.interruptible,
+        Effect.timeout(deadline),
+        Effect.option,
+      )
+    const drained = yield* stopIntake.pipe(
+      Effect.interruptible,
+      Effect.timeout(deadline),
+      Effect.ignore,
+      Effect.zipRight(waitIdle(deadline)),
+    )
+    if (Option.isSome(drained)) return
+    yield* Effect.logWarning(
+      `${flatwatch.inFlight.size} update(s) still in flight after the ${Duration.format(deadline)} drain deadline; interrupting them`,
+    )
+    // Their effects first (a query waiting on a stuck pool): the handlers then apologise to
+    // their users; whatever still waits after that (a Bot API call Telegram does not answer,
+    // the flood gate) is aborted.
+    yield* FiberSet.clear(handlers)
+    if (Option.isSome(yield* waitIdle(grace))) return
+    flatwatch.abortCalls()
+    if (Option.isNone(yield* waitIdle(grace)))
+      yield* Effect.logWarning(
+        `${flatwatch.inFlight.size} update(s) did not end after being interrupted; leaving them`,
+      )
+  })
 
 /**
  * Long polling with `@grammyjs/runner` (updates handled concurrently; one user's in order, by
@@ -129,7 +165,7 @@ const drain = (flatwatch: FlatwatchBot) =>
  * reports itself fatal to its host (`ComponentFatal`), which stops it for the runner to restart. Stopping aborts the pending `getUpdates` and waits for the
  * handlers in flight.
  */
-const poll = (flatwatch: FlatwatchBot) => {
+const poll = (flatwatch: FlatwatchBot, handlers: FiberSet.FiberSet) => {
   const options: RunOptions<Update> = {
     runner: {
       silent: true,
@@ -152,9 +188,12 @@ const poll = (flatwatch: FlatwatchBot) => {
         Effect.zipRight(Effect.fail(new BotPollingError({ message: "polling stopped by itself" }))),
       ),
     (handle) =>
-      Effect.tryPromise(() => (handle.isRunning() ? handle.stop() : Promise.resolve())).pipe(
-        Effect.ignore,
-        Effect.zipRight(drain(flatwatch)),
+      drain(
+        flatwatch,
+        handlers,
+        Effect.tryPromise(() => (handle.isRunning() ? handle.stop() : Promise.resolve())).pipe(
+          Effect.ignore,
+        ),
       ),
   )
   return once.pipe(
@@ -205,7 +244,11 @@ const sameSecret = (given: string | null, expected: string): boolean => {
  * handler. Then `setWebhook` points Telegram at it. Stopping closes the server and waits for the
  * handlers in flight; the webhook stays set, so Telegram keeps updates until the bot is back.
  */
-const serveWebhook = (flatwatch: FlatwatchBot, config: WebhookConfig) =>
+const serveWebhook = (
+  flatwatch: FlatwatchBot,
+  handlers: FiberSet.FiberSet,
+  config: WebhookConfig,
+) =>
   Effect.gen(function* () {
     const path = new URL(config.url).pathname
     const secret = Redacted.value(config.secret)
@@ -241,10 +284,11 @@ const serveWebhook = (flatwatch: FlatwatchBot, config: WebhookConfig) =>
           }),
       }),
       (server) =>
-        Effect.promise(() => server.stop()).pipe(
-          Effect.zipRight(drain(flatwatch)),
-          Effect.zipRight(Effect.logInfo("webhook server stopped")),
-        ),
+        drain(
+          flatwatch,
+          handlers,
+          Effect.promise(() => server.stop()),
+        ).pipe(Effect.zipRight(Effect.logInfo("webhook server stopped"))),
     )
     yield* apiCall("setWebhook", () =>
       flatwatch.bot.api.setWebhook(config.url, {
@@ -265,18 +309,32 @@ export const start = (
   settings: BotSettings,
 ): Effect.Effect<BotServerInfo, BotStartError, Scope.Scope | BotServices> =>
   Effect.gen(function* () {
-    const runtime = yield* Effect.runtime<BotServices>()
-    const flatwatch = makeFlatwatchBot(settings, Runtime.runPromise(runtime))
+    // Every handler's effects run as fibers of this set, so that stopping can interrupt them.
+    const handlers = yield* FiberSet.make()
+    const run = yield* FiberSet.runtimePromise(handlers)<BotServices>()
+    const flatwatch = makeFlatwatchBot(settings, run)
+    yield* registerProbe(() =>
+      stallReason(
+        {
+          mode: settings.mode,
+          polledAt: flatwatch.polledAt(),
+          pending: flatwatch.inFlight.size,
+          busySince: flatwatch.inFlight.busySince,
+          lastDoneAt: flatwatch.inFlight.lastDoneAt,
+        },
+        Date.now(),
+      ),
+    )
     const botInfo = yield* getMe(flatwatch)
     flatwatch.bot.botInfo = botInfo
     yield* setCommands(flatwatch, settings.telegram.adminIds)
     if (settings.mode === "webhook" && Option.isSome(settings.webhook)) {
-      const port = yield* serveWebhook(flatwatch, settings.webhook.value)
+      const port = yield* serveWebhook(flatwatch, handlers, settings.webhook.value)
       yield* Effect.logInfo(`bot @${botInfo.username} receiving updates by webhook (port ${port})`)
       return { mode: settings.mode, botInfo, webhookPort: Option.some(port) }
     }
     yield* apiCall("deleteWebhook", () => flatwatch.bot.api.deleteWebhook())
-    yield* Effect.forkScoped(poll(flatwatch))
+    yield* Effect.forkScoped(poll(flatwatch, handlers))
     yield* Effect.logInfo(`bot @${botInfo.username} receiving updates by long polling`)
     return { mode: settings.mode, botInfo, webhookPort: Option.none() }
   }).pipe(Effect.withSpan("BotServer.start"))
@@ -297,5 +355,5 @@ export class BotServer extends Context.Tag("@flatwatch/bot/BotServer")<BotServer
   static readonly layer = Layer.scoped(
     BotServer,
     Effect.flatMap(BotConfig, start).pipe(Effect.annotateLogs("component", "bot")),
-  ).pipe(Layer.provide(servicesLayer))
+  ).pipe(Layer.provide(Layer.merge(servicesLayer, Markets.layerConfig)))
 }

@@ -1,25 +1,24 @@
 import * as Html from "@flatwatch/telegram/Html"
 import type { InlineKeyboardButton } from "grammy/types"
 import type { BotSettings } from "./BotConfig.ts"
-import { currencyOf, describeCriteria } from "./FilterView.ts"
+import { currencyOf, describeCriteria, groupName, marketName, marketOf } from "./FilterView.ts"
 import { formatNumber, type Language } from "./Format.ts"
 import { button, check, grid, keyboard } from "./Keyboards.ts"
-import { isMarketId, markets } from "./Markets.ts"
 import type { Messages } from "./Messages.ts"
 import { type EditorStep, type FilterDraft, RENT_PERIODS, ROOM_CHOICES } from "./Session.ts"
 
-/** District groups offered for a market (none for a market without groups). */
-export const districtGroupsOf = (market: string): ReadonlyArray<string> =>
-  isMarketId(market) ? markets[market].districtGroups : []
+/** District groups (their stored names) offered for a market; none for a market without groups. */
+export const districtGroupsOf = (settings: BotSettings, market: string): ReadonlyArray<string> =>
+  marketOf(settings, market)?.districtGroups.map((g) => g.name) ?? []
 
-export const pricePicksOf = (market: string): ReadonlyArray<number> =>
-  isMarketId(market) ? markets[market].pricePicks : []
+export const pricePicksOf = (settings: BotSettings, market: string): ReadonlyArray<number> =>
+  marketOf(settings, market)?.pricePicks ?? []
 
 /** The editor's steps for this draft: the market only when there is a choice, districts only when the market has groups. */
 export const stepsOf = (settings: BotSettings, draft: Pick<FilterDraft, "market">) =>
   [
     settings.markets.length > 1 ? ("market" as const) : undefined,
-    districtGroupsOf(draft.market).length > 0 ? ("districts" as const) : undefined,
+    districtGroupsOf(settings, draft.market).length > 0 ? ("districts" as const) : undefined,
     "priceMin" as const,
     "priceMax" as const,
     "rooms" as const,
@@ -39,8 +38,8 @@ export const previousStep = (settings: BotSettings, draft: FilterDraft): EditorS
   return i > 0 ? steps[i - 1] : undefined
 }
 
-const prompt = (t: Messages, draft: FilterDraft): string => {
-  const currency = currencyOf(draft.market)
+const prompt = (t: Messages, settings: BotSettings, draft: FilterDraft): string => {
+  const currency = currencyOf(settings, draft.market)
   switch (draft.step) {
     case "market":
       return t.stepMarket
@@ -70,13 +69,22 @@ const choices = (
   switch (draft.step) {
     case "market":
       return settings.markets.map((m) => [
-        button(check(draft.market === m.id, t.marketName(m.id)), { _tag: "e.mkt", market: m.id }),
+        button(check(draft.market === m.id, marketName(settings, m.id, lang)), {
+          _tag: "e.mkt",
+          market: m.id,
+        }),
       ])
     case "districts":
       return [
         ...grid(
-          districtGroupsOf(draft.market).map((group, index) =>
-            button(check(draft.districtGroups.includes(group), group), { _tag: "e.dist", index }),
+          districtGroupsOf(settings, draft.market).map((group, index) =>
+            button(
+              check(
+                draft.districtGroups.includes(group),
+                groupName(settings, draft.market, group, lang),
+              ),
+              { _tag: "e.dist", index },
+            ),
           ),
           2,
         ),
@@ -90,7 +98,7 @@ const choices = (
     case "priceMin":
       return [
         ...grid(
-          pricePicksOf(draft.market)
+          pricePicksOf(settings, draft.market)
             .filter((p) => draft.priceMax === null || p <= draft.priceMax)
             .map((price) =>
               button(check(draft.priceMin === price, formatNumber(lang, price)), {
@@ -105,7 +113,7 @@ const choices = (
     case "priceMax":
       return [
         ...grid(
-          pricePicksOf(draft.market)
+          pricePicksOf(settings, draft.market)
             .filter((p) => draft.priceMin === null || p >= draft.priceMin)
             .map((price) =>
               button(check(draft.priceMax === price, formatNumber(lang, price)), {
@@ -189,9 +197,9 @@ export const renderEditor = (
   draft: FilterDraft,
 ) => {
   const header = draft.filterId === null ? t.editorNew : t.editorEditing(draft.name)
-  const criteria = describeCriteria(t, lang, draft, settings.markets.length > 1)
+  const criteria = describeCriteria(t, lang, settings, draft)
   const name = draft.step === "summary" ? `🏷 ${Html.escape(draft.name)}\n` : ""
-  const text = `${header}\n\n${name}${criteria}\n\n${prompt(t, draft)}`
+  const text = `${header}\n\n${name}${criteria}\n\n${prompt(t, settings, draft)}`
   const back = previousStep(settings, draft)
   const nav =
     draft.step === "summary"

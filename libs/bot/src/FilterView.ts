@@ -1,10 +1,10 @@
+import { groupLabel, type Market } from "@flatwatch/market/Market"
 import * as Html from "@flatwatch/telegram/Html"
 import { formatPrice } from "@flatwatch/telegram/ListingAlert"
 import type { BotSettings } from "./BotConfig.ts"
 import type { FilterRow } from "./Filters.ts"
 import type { Language } from "./Format.ts"
 import { button, keyboard } from "./Keyboards.ts"
-import { isMarketId, markets } from "./Markets.ts"
 import type { Messages } from "./Messages.ts"
 import type { FilterDraft } from "./Session.ts"
 
@@ -14,11 +14,35 @@ export type Criteria = Pick<
   "market" | "districtGroups" | "priceMin" | "priceMax" | "rooms" | "rentPeriods" | "furnishing"
 >
 
-export const currencyOf = (market: string): string =>
-  isMarketId(market) ? markets[market].currency : ""
+/** The loaded market of a filter or draft (any loaded market, enabled or not). */
+export const marketOf = (settings: BotSettings, market: string): Market | undefined =>
+  settings.allMarkets.get(market)
 
-export const priceText = (t: Messages, lang: Language, c: Criteria): string => {
-  const currency = currencyOf(c.market)
+export const currencyOf = (settings: BotSettings, market: string): string =>
+  marketOf(settings, market)?.currency ?? ""
+
+/** The market's display name in the user's language (its id when it is not loaded). */
+export const marketName = (settings: BotSettings, market: string, lang: Language): string =>
+  marketOf(settings, market)?.names[lang] ?? market
+
+/** A district group as the user reads it. */
+export const groupName = (
+  settings: BotSettings,
+  market: string,
+  group: string,
+  lang: Language,
+): string => {
+  const m = marketOf(settings, market)
+  return m === undefined ? group : groupLabel(m, group, lang)
+}
+
+export const priceText = (
+  t: Messages,
+  lang: Language,
+  settings: BotSettings,
+  c: Criteria,
+): string => {
+  const currency = currencyOf(settings, c.market)
   const fmt = (n: number) => formatPrice(n, currency, lang)
   if (c.priceMin !== null && c.priceMax !== null)
     return t.priceBetween(fmt(c.priceMin), fmt(c.priceMax))
@@ -39,15 +63,21 @@ const roomsText = (t: Messages, c: Criteria) =>
 export const describeCriteria = (
   t: Messages,
   lang: Language,
+  settings: BotSettings,
   c: Criteria,
-  showMarket: boolean,
 ): string => {
   const lines = [
-    showMarket ? `🏙 ${t.labelMarket}: ${Html.escape(t.marketName(c.market))}` : undefined,
+    showMarket(settings)
+      ? `🏙 ${t.labelMarket}: ${Html.escape(marketName(settings, c.market, lang))}`
+      : undefined,
     `📍 ${t.labelDistricts}: ${
-      c.districtGroups.length === 0 ? t.anyDistrict : Html.escape(c.districtGroups.join(", "))
+      c.districtGroups.length === 0
+        ? t.anyDistrict
+        : Html.escape(
+            c.districtGroups.map((g) => groupName(settings, c.market, g, lang)).join(", "),
+          )
     }`,
-    `💰 ${t.labelPrice}: ${priceText(t, lang, c)}`,
+    `💰 ${t.labelPrice}: ${priceText(t, lang, settings, c)}`,
     `🛏 ${t.labelRooms}: ${roomsText(t, c)}`,
     `📅 ${t.labelPeriod}: ${
       c.rentPeriods.length === 0 ? t.anyPeriod : c.rentPeriods.map(t.periodName).join(", ")
@@ -78,7 +108,7 @@ export const renderFilterList = (
           t.searchesTitle(rows.length, max),
           ...rows.map(
             (f, i) =>
-              `\n${i + 1}. <b>${Html.escape(f.name)}</b> (${f.active ? t.statusActive : t.statusPaused})\n${describeCriteria(t, lang, f, showMarket(settings))}`,
+              `\n${i + 1}. <b>${Html.escape(f.name)}</b> (${f.active ? t.statusActive : t.statusPaused})\n${describeCriteria(t, lang, settings, f)}`,
           ),
         ].join("\n")
   const text = allPaused ? `${list}\n\n${t.pausedAll}` : list
@@ -99,7 +129,7 @@ export const renderFilterCard = (
   settings: BotSettings,
   f: FilterRow,
 ) => ({
-  text: t.searchCard(f.name, f.active, describeCriteria(t, lang, f, showMarket(settings))),
+  text: t.searchCard(f.name, f.active, describeCriteria(t, lang, settings, f)),
   markup: keyboard([
     [
       button(t.btnEdit, { _tag: "flt", op: "edit", filterId: f.id }),

@@ -368,37 +368,6 @@ test("rename a search by typing its new name", async () => {
   expect((await user.send("Another")).text).toContain("I did not understand that")
 })
 
-test("with several markets the editor asks for the city first, and prices follow its currency", async () => {
-  await bot.stop()
-  bot = await h.startBot({ BOT_MARKETS: "dubai,moscow" })
-  const user = h.user(209, { language_code: "ru" })
-  await user.send("/start")
-  await user.press("🔎 Мои поиски")
-  await user.press("➕ Новый поиск")
-  expect(user.last()?.text).toContain("Какой город?")
-  expect(TestUser.labels(user.last())).toEqual(["✅ Дубай", "Москва", "✖ Отмена"])
-  await user.press("Москва")
-  // Moscow has no district groups: straight to the price, in roubles.
-  expect(user.last()?.text).toContain("минимальная</b> аренда в месяц, RUB")
-  expect(TestUser.labels(user.last())).toContain("50\u00a0000")
-  await user.press("50\u00a0000")
-  await user.press("Без максимума")
-  await user.press("Далее ›")
-  await user.press("Далее ›")
-  await user.press("Неважно")
-  expect(user.last()?.text).toContain("🏙 Город: Москва")
-  // Prices read as in the alerts: roubles as ₽ in Russian.
-  expect(user.last()?.text).toContain("50\u00a0000\u00a0₽")
-  await user.press("✅ Сохранить")
-  expect((await filtersOf(209))[0]).toMatchObject({
-    market: "moscow",
-    priceMin: 50_000,
-    districtGroups: [],
-  })
-  await bot.stop()
-  bot = await h.startBot({ MAX_FILTERS_PER_USER: "2" })
-})
-
 test("when the old editor message cannot lose its buttons (400: too old to edit), the editor still moves on", async () => {
   const user = h.user(210, { language_code: "en" })
   await user.send("/start")

@@ -15,8 +15,9 @@ import { MuteFeature } from "./features/MuteFeature.ts"
 import { SettingsFeature } from "./features/SettingsFeature.ts"
 import { StartFeature } from "./features/StartFeature.ts"
 import { SubscriptionFeature } from "./features/SubscriptionFeature.ts"
+import { dropUnfitUpdates } from "./IncomingUpdate.ts"
 import { messages } from "./Messages.ts"
-import { replyRetry } from "./ReplyRetry.ts"
+import { FloodGate, replyRetry } from "./ReplyRetry.ts"
 import { emptySession } from "./Session.ts"
 import { sessionStorage } from "./SessionStore.ts"
 import { sessionKey, Users } from "./Users.ts"
@@ -75,12 +76,23 @@ const contextClass = (run: RunEffect, adminIds: ReadonlyArray<number>) => {
   }
 }
 
-/** Tracks handlers in flight, so that stopping the bot can wait for them to finish. */
+/**
+ * Tracks handlers in flight, so that stopping the bot can wait for them to finish and the
+ * health probe can tell handlers that progress from handlers that hang.
+ */
 export class InFlight {
   private readonly running = new Set<Promise<unknown>>()
+  /** When the bot last went from idle to busy (epoch ms). */
+  busySince = Date.now()
+  /** When a handler last finished (epoch ms). */
+  lastDoneAt = Date.now()
   track<A>(p: Promise<A>): Promise<A> {
+    if (this.running.size === 0) this.busySince = Date.now()
     this.running.add(p)
-    const done = () => this.running.delete(p)
+    const done = () => {
+      this.running.delete(p)
+      this.lastDoneAt = Date.now()
+    }
     p.then(done, done)
     return p
   }
@@ -96,6 +108,15 @@ export class InFlight {
 export interface FlatwatchBot {
   readonly bot: Bot<BotContext>
   readonly inFlight: InFlight
+  /** How long stopping waits for `inFlight` before interrupting it (`BotSettings.drainTimeout`). */
+  readonly drainTimeout: Duration.Duration
+  /** When a `getUpdates` last completed ok (epoch ms; the bot's creation until then). */
+  readonly polledAt: () => number
+  /**
+   * Ends every wait and Bot API call of the handlers at once (the bot is stopping and the
+   * handlers still running have had their time).
+   */
+  readonly abortCalls: () => void
   /** The bot's one bridge into Effect (also for the webhook server's log lines). */
   readonly run: RunEffect
 }
@@ -122,9 +143,11 @@ export const makeFlatwatchBot = (
   const deps: FeatureDeps = { settings, run }
 
   // Log failed Bot API calls of the bot's own loop (long polling), without the token.
+  let polledAt = Date.now()
   bot.api.config.use(async (prev, method, payload, signal) => {
     try {
       const result = await prev(method, payload, signal)
+      if (result.ok && method === "getUpdates") polledAt = Date.now()
       if (!result.ok && method === "getUpdates") {
         await run(
           Effect.logWarning(`getUpdates failed: ${result.error_code} ${result.description}`),
@@ -139,10 +162,14 @@ export const makeFlatwatchBot = (
     }
   })
 
-  // Replies survive a short outage of Telegram (429, 5xx, network), within Telegram's deadlines.
+  // Replies survive a short outage of Telegram (429, 5xx, network), within Telegram's deadlines;
+  // a 429 pauses every reply of the bot (one gate).
+  const stopping = new AbortController()
   bot.api.config.use(
     replyRetry({
       attemptTimeoutMs: Duration.toMillis(settings.telegram.callTimeout),
+      gate: new FloodGate(),
+      stop: stopping.signal,
       onRetry: (method, reason, delayMs) =>
         run(
           Effect.logWarning(`${method} failed (${redactToken(reason)}); retrying in ${delayMs} ms`),
@@ -151,6 +178,9 @@ export const makeFlatwatchBot = (
   )
 
   bot.use((_ctx, next) => inFlight.track(next()))
+  // Before anything reads the update (sequencing keys on its sender): an update that does not
+  // fit what Telegram sends is answered where possible and dropped here, never reaching SQL.
+  bot.use(dropUnfitUpdates({ log: run }))
   bot.use(sequentialize((ctx: Context) => (ctx.from ?? ctx.chat)?.id.toString()))
 
   // Only private chats (a group the bot was added to gets no answers), behind one boundary; a
@@ -236,7 +266,14 @@ export const makeFlatwatchBot = (
     ),
   )
 
-  return { bot, inFlight, run }
+  return {
+    bot,
+    inFlight,
+    run,
+    drainTimeout: settings.drainTimeout ?? Duration.seconds(10),
+    polledAt: () => polledAt,
+    abortCalls: () => stopping.abort(),
+  }
 }
 
 /** The one error boundary: an apology to the user, a log line, and the bot carries on. */

@@ -20,7 +20,6 @@ const args: { readonly [K in FunctionKey]: Parameters<Messages[K]> } = {
   searchResumed: ["Name"],
   askRename: ["Name"],
   renamed: ["Name"],
-  marketName: ["dubai"],
   priceFrom: ["AED 1"],
   priceUpTo: ["AED 2"],
   priceBetween: ["AED 1", "AED 2"],

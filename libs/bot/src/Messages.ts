@@ -27,6 +27,8 @@ export interface Messages {
   readonly paySupportToAdmin: (userId: number, username: string, text: string) => string
   readonly unknown: string
   readonly error: string
+  /** An update the bot could not read (it did not fit what Telegram sends). */
+  readonly unreadable: string
   readonly stale: string
   readonly needStart: string
 
@@ -80,7 +82,6 @@ export interface Messages {
   readonly badName: string
 
   // Describing a search
-  readonly marketName: (market: string) => string
   readonly labelMarket: string
   readonly labelDistricts: string
   readonly labelPrice: string

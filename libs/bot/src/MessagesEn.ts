@@ -60,6 +60,8 @@ export const en: Messages = {
     `💬 <b>Payment support</b> from <a href="tg://user?id=${userId}">${esc(username)}</a> (id <code>${userId}</code>):\n\n${esc(text)}`,
   unknown: "I did not understand that. Use the buttons below, or send /help.",
   error: "Sorry, something went wrong on our side. Please try again in a moment.",
+  unreadable:
+    "Sorry, I could not read that message. Please send it again as plain text, or use /help.",
   stale: "This button is out of date.",
   needStart: "Send /start first, then try again.",
 
@@ -127,7 +129,6 @@ export const en: Messages = {
   renamed: (name) => `Renamed to “${esc(name)}”.`,
   badName: "A name must be 1 to 64 characters long. Type another one.",
 
-  marketName: (market) => ({ dubai: "Dubai", moscow: "Moscow" })[market] ?? market,
   labelMarket: "City",
   labelDistricts: "Districts",
   labelPrice: "Rent per month",

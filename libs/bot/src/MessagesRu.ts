@@ -62,6 +62,8 @@ export const ru: Messages = {
     `💬 <b>Помощь с оплатой</b> от <a href="tg://user?id=${userId}">${esc(username)}</a> (id <code>${userId}</code>):\n\n${esc(text)}`,
   unknown: "Я не понял сообщение. Воспользуйтесь кнопками ниже или отправьте /help.",
   error: "Извините, у нас что-то пошло не так. Попробуйте ещё раз чуть позже.",
+  unreadable:
+    "Извините, не удалось прочитать это сообщение. Отправьте его ещё раз обычным текстом или воспользуйтесь /help.",
   stale: "Эта кнопка устарела.",
   needStart: "Сначала отправьте /start, затем попробуйте ещё раз.",
 
@@ -130,7 +132,6 @@ export const ru: Messages = {
   renamed: (name) => `Новое название: «${esc(name)}».`,
   badName: "Название должно быть длиной от 1 до 64 символов. Введите другое.",
 
-  marketName: (market) => ({ dubai: "Дубай", moscow: "Москва" })[market] ?? market,
   labelMarket: "Город",
   labelDistricts: "Районы",
   labelPrice: "Аренда в месяц",

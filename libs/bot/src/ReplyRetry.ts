@@ -14,6 +14,10 @@
  * Telegram's time limits set the deadlines: a pre-checkout query must be answered within 10 s, a
  * button press within about 15 s; everything else gets a minute.
  *
+ * A 429 is a pause for the whole bot, not for one reply: Telegram's flood limits are the bot's,
+ * so every reply (and every retry) waits at one shared gate until the latest `retry_after` has
+ * passed, instead of each reply finding the limit again on its own.
+ *
  * grammY's auto-retry plugin does the same for 429 and 5xx, but retries network errors without
  * any limit, which would hold a user's handler (and, by `sequentialize`, their next updates) for
  * as long as Telegram is unreachable.
@@ -37,18 +41,82 @@ interface Abortable {
   removeEventListener(type: "abort", listener: () => void): void
 }
 
-const sleep = (ms: number, signal: Abortable | undefined) =>
+const sleep = (ms: number, signals: ReadonlyArray<Abortable | undefined>) =>
   new Promise<void>((resolve, reject) => {
+    const live = signals.filter((s): s is Abortable => s !== undefined)
+    if (live.some((s) => s.aborted)) {
+      reject(new Error("aborted while waiting to retry"))
+      return
+    }
     const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", abort)
+      for (const s of live) s.removeEventListener("abort", abort)
       resolve()
     }, ms)
     function abort() {
       clearTimeout(timer)
+      for (const s of live) s.removeEventListener("abort", abort)
       reject(new Error("aborted while waiting to retry"))
     }
-    signal?.addEventListener("abort", abort, { once: true })
+    for (const s of live) s.addEventListener("abort", abort, { once: true })
   })
+
+/**
+ * The bot's one flood gate, shared by every reply of one bot (one token). After a 429 it is
+ * closed until `retry_after` has passed; then one call goes first as a probe while the others
+ * wait for its answer: an ok opens the gate, another 429 closes it again. So a storm costs one
+ * 429 per `retry_after`, not one per waiting reply.
+ */
+export class FloodGate {
+  private until = 0
+  private limited = false
+  private probe: Promise<void> | undefined
+  private endProbe: (() => void) | undefined
+
+  /** Closes the gate for `retryAfterSeconds` from now (never shortens a longer pause). */
+  close(retryAfterSeconds: number, now = Date.now()): void {
+    this.until = Math.max(this.until, now + retryAfterSeconds * 1000)
+    this.limited = true
+  }
+
+  /** How long the gate stays closed from `now` (0 when open or probing). */
+  waitMs(now = Date.now()): number {
+    return Math.max(0, this.until - now)
+  }
+
+  /**
+   * Waits until a call may go: `"go"`, `"probe"` (this call is the first after a pause: call
+   * `settle` with its outcome), or `"late"` when that cannot happen before `deadline`.
+   */
+  async enter(
+    deadline: number,
+    signals: ReadonlyArray<Abortable | undefined>,
+  ): Promise<"go" | "probe" | "late"> {
+    for (;;) {
+      const closed = this.waitMs()
+      if (closed > 0) {
+        if (Date.now() + closed > deadline) return "late"
+        await sleep(closed, signals)
+      } else if (this.probe !== undefined) {
+        if (Date.now() >= deadline) return "late"
+        await Promise.race([this.probe, sleep(Math.max(1, deadline - Date.now()), signals)])
+      } else if (this.limited) {
+        this.probe = new Promise((resolve) => {
+          this.endProbe = resolve
+        })
+        return "probe"
+      } else return "go"
+    }
+  }
+
+  /** The probe's outcome: `limited` when it got a 429 (after `close`), else the gate opens. */
+  settle(limited: boolean): void {
+    if (!limited) this.limited = false
+    const end = this.endProbe
+    this.probe = undefined
+    this.endProbe = undefined
+    end?.()
+  }
+}
 
 type Signal = Parameters<Transformer>[3]
 
@@ -56,40 +124,61 @@ type Signal = Parameters<Transformer>[3]
  * `signal` (the caller's, if any) that also aborts after `ms`, and whether it was the timeout
  * that aborted it.
  */
-const withTimeout = (signal: Signal, ms: number) => {
+const withTimeout = (signal: Signal, ms: number, stop: AbortSignal | undefined) => {
   const timeout = AbortSignal.timeout(ms)
   // grammY types its signal with the abort-controller package; at run time it is the platform's.
-  const combined =
-    signal === undefined ? timeout : AbortSignal.any([signal as unknown as AbortSignal, timeout])
+  const all = [signal as unknown as AbortSignal | undefined, stop, timeout].filter(
+    (s): s is AbortSignal => s !== undefined,
+  )
+  const combined = all.length === 1 ? timeout : AbortSignal.any(all)
   return { signal: combined as unknown as Signal, timedOut: () => timeout.aborted }
 }
 
 /**
  * The transformer: `attemptTimeoutMs` bounds each attempt; `onRetry` hears about each retry (for
- * the log).
+ * the log); `gate` is the bot's flood gate (one per bot); `stop`, when aborted, ends every wait
+ * and every call in flight at once (the bot is stopping).
  */
 export const replyRetry =
   (options: {
     readonly attemptTimeoutMs: number
     readonly onRetry: (method: string, reason: string, delayMs: number) => Promise<void> | void
+    readonly gate?: FloodGate
+    readonly stop?: AbortSignal
   }): Transformer =>
   async (prev, method, payload, signal) => {
     if (method === "getUpdates") return prev(method, payload, signal)
+    const stop = options.stop
     if (NOT_RETRIED.has(method)) {
-      return prev(method, payload, withTimeout(signal, options.attemptTimeoutMs).signal)
+      return prev(method, payload, withTimeout(signal, options.attemptTimeoutMs, stop).signal)
     }
+    const gate = options.gate ?? new FloodGate()
     const deadline = Date.now() + retryDeadlineMs(method)
     let delay = FIRST_DELAY_MS
     for (;;) {
       let wait: number
       let reason: string
-      const attempt = withTimeout(signal, options.attemptTimeoutMs)
+      // A call that cannot get through the gate before its deadline is refused like a 429.
+      const entry = await gate.enter(deadline, [signal, stop])
+      if (entry === "late") {
+        const seconds = Math.max(1, Math.ceil(gate.waitMs() / 1000))
+        return {
+          ok: false,
+          error_code: 429,
+          description: `Too Many Requests: the bot is paused for ${seconds} s more`,
+          parameters: { retry_after: seconds },
+        }
+      }
+      const attempt = withTimeout(signal, options.attemptTimeoutMs, stop)
       try {
         const result = await prev(method, payload, attempt.signal)
+        const retryAfter = result.ok ? undefined : result.parameters?.retry_after
+        if (typeof retryAfter === "number") gate.close(retryAfter)
+        // Only an answer that is not a 429 says the flood limit is over.
+        if (entry === "probe") gate.settle(typeof retryAfter === "number")
         if (result.ok) return result
-        const retryAfter = result.parameters?.retry_after
         if (typeof retryAfter === "number") {
-          wait = retryAfter * 1000
+          wait = gate.waitMs()
           reason = `429 retry after ${retryAfter} s`
         } else if (result.error_code >= 500) {
           wait = delay
@@ -99,13 +188,15 @@ export const replyRetry =
         }
         if (signal?.aborted === true || Date.now() + wait > deadline) return result
       } catch (e) {
-        if (!(e instanceof HttpError) || signal?.aborted === true) throw e
+        // No answer at all says nothing about the flood limit: the next call probes again.
+        if (entry === "probe") gate.settle(true)
+        if (!(e instanceof HttpError) || signal?.aborted === true || stop?.aborted === true) throw e
         wait = delay
         reason = attempt.timedOut() ? `no answer within ${options.attemptTimeoutMs} ms` : e.message
         if (Date.now() + wait > deadline) throw e
       }
       await options.onRetry(method, reason, wait)
-      await sleep(wait, signal)
+      await sleep(wait, [signal, stop])
       if (wait === delay) delay = Math.min(delay * 2, MAX_DELAY_MS)
     }
   }

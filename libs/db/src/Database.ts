@@ -15,6 +15,7 @@ import {
   type Scope,
 } from "effect"
 import postgres from "postgres"
+import { positiveDuration } from "./DurationConfig.ts"
 import * as schema from "./schema.ts"
 
 export type Drizzle = PostgresJsDatabase<typeof schema>
@@ -125,6 +126,16 @@ export const describeUrl = (url: string): string => {
   }
 }
 
+/**
+ * How reaching a server at start-up is retried: 200 ms doubling, at most 2 s apart, for up to
+ * `deadline` (the `DATABASE_CONNECT_TIMEOUT`).
+ */
+export const connectRetry = (deadline: Duration.DurationInput) =>
+  Schedule.exponential("200 millis", 2).pipe(
+    Schedule.union(Schedule.spaced("2 seconds")),
+    Schedule.upTo(deadline),
+  )
+
 const makeDrizzle = (client: Sql): Drizzle => drizzle({ client, schema, casing: "snake_case" })
 
 /**
@@ -173,13 +184,7 @@ const make = (options: DatabaseOptions): Effect.Effect<DatabaseShape, DatabaseEr
       Effect.tapError((e) =>
         Effect.logWarning(`database at ${where} not reachable yet: ${e.message}`),
       ),
-      Effect.retry({
-        schedule: Schedule.exponential("200 millis", 2).pipe(
-          Schedule.union(Schedule.spaced("2 seconds")),
-          Schedule.upTo(deadline),
-        ),
-        while: (e) => e.reason === "Connection",
-      }),
+      Effect.retry({ schedule: connectRetry(deadline), while: (e) => e.reason === "Connection" }),
       Effect.mapError(
         (e) =>
           new DatabaseError({
@@ -201,9 +206,7 @@ export const DatabasePoolConfig = Config.all({
     }),
     Config.withDefault(4),
   ),
-  connectTimeout: Config.duration("DATABASE_CONNECT_TIMEOUT").pipe(
-    Config.withDefault(Duration.seconds(10)),
-  ),
+  connectTimeout: positiveDuration("DATABASE_CONNECT_TIMEOUT", "10 seconds"),
 })
 
 const activeTransaction = (owner: DatabaseShape) =>
@@ -229,8 +232,20 @@ export class Database extends Context.Tag("@flatwatch/db/Database")<Database, Da
     Layer.scoped(
       Database,
       Effect.flatMap(
-        Config.all({ url: Config.redacted("DATABASE_URL"), pool: DatabasePoolConfig }),
-        ({ url, pool }) => make({ url, component, ...pool }),
+        Config.all({
+          url: Config.redacted("DATABASE_URL"),
+          pool: DatabasePoolConfig,
+          shutdown: positiveDuration("SHUTDOWN_TIMEOUT", "20 seconds"),
+        }),
+        ({ url, pool, shutdown }) =>
+          // Closing the pool is the last step of a worker's stop: a quarter of the runner's
+          // SHUTDOWN_TIMEOUT at most (5 s by default), so the worker stops inside it.
+          make({
+            url,
+            component,
+            ...pool,
+            closeTimeout: Duration.min(Duration.seconds(5), Duration.times(shutdown, 0.25)),
+          }),
       ),
     )
 

@@ -1,9 +1,10 @@
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test"
-import { existsSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Exit, Logger, LogLevel, Redacted, Scope } from "effect"
 import postgres from "postgres"
-import { makeTempDir, start } from "./EmbeddedPostgres.ts"
+import { EmbeddedPostgresError, makeTempDir, start } from "./EmbeddedPostgres.ts"
 
 // Real PostgreSQL and servers: set-up and teardown can outlast bun's 5 s default under load.
 setDefaultTimeout(30_000)
@@ -84,3 +85,28 @@ test("a postmaster left by a SIGKILLed run is stopped on the next start", async 
   expect(second.ok).toBe(1)
   expect(second.pid).not.toBe(first.pid)
 })
+
+// Only root runs PostgreSQL as another user, so only root can meet a cluster that user cannot
+// reach (test/clone.test.ts covers the start from a private folder, as root and as a normal user).
+if (process.getuid?.() === 0) {
+  test("as root, a cluster in a private folder fails start-up with one line saying what to change", async () => {
+    const hidden = mkdtempSync(join(tmpdir(), "flatwatch-private-")) // mode 0700, like /root
+    try {
+      const dataDir = join(hidden, "postgres")
+      mkdirSync(dataDir)
+      writeFileSync(join(dataDir, "PG_VERSION"), "18\n") // a cluster from before
+      const pgUser = /^postgres:/m.test(readFileSync("/etc/passwd", "utf8")) ? "postgres" : "nobody"
+      const error = await Effect.runPromise(
+        Effect.flip(Effect.scoped(start({ dataDir, stateDir: join(root, "state") }))).pipe(quiet),
+      )
+      expect(error).toBeInstanceOf(EmbeddedPostgresError)
+      expect(error.reason).toBe("DataDir")
+      expect(error.message).toBe(
+        `PostgreSQL runs as user ${pgUser}, which cannot reach the cluster in ${dataDir} (${hidden} is mode 700): make that folder traversable (chmod o+x) or move the cluster to a folder it can reach and set EMBEDDED_POSTGRES_DIR to it`,
+      )
+      expect(existsSync(join(root, "state"))).toBe(false) // nothing started, nothing moved
+    } finally {
+      rmSync(hidden, { recursive: true, force: true })
+    }
+  })
+}

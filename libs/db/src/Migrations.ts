@@ -3,7 +3,7 @@ import { drizzle } from "drizzle-orm/postgres-js"
 import { migrate as drizzleMigrate } from "drizzle-orm/postgres-js/migrator"
 import { Duration, Effect, Redacted } from "effect"
 import postgres from "postgres"
-import { DatabaseError, describeUrl, toDatabaseError } from "./Database.ts"
+import { connectRetry, DatabaseError, describeUrl, toDatabaseError } from "./Database.ts"
 
 /** The committed SQL migrations, generated from `schema.ts` by drizzle-kit. */
 export const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url))
@@ -14,11 +14,18 @@ const MIGRATION_LOCK_KEY = 0x666c6174 // "flat"
 /**
  * Applies every pending migration, once, even when several runners start together: the work
  * happens on one dedicated connection holding a PostgreSQL advisory lock, so a second runner
- * waits for the first and then finds nothing left to do.
+ * waits for the first and then finds nothing left to do. A server that cannot be reached yet
+ * (starting up, failing over) is tried again, each try logged, for up to `connectTimeout`
+ * (default 10 seconds), as the components' pools do.
  */
 export const migrate = (
   url: Redacted.Redacted<string>,
-  options: { readonly lockTimeout?: Duration.DurationInput } = {},
+  options: {
+    readonly lockTimeout?: Duration.DurationInput
+    readonly connectTimeout?: Duration.DurationInput
+    /** Another folder of migrations (tests apply a prefix of the committed ones). */
+    readonly migrationsFolder?: string
+  } = {},
 ): Effect.Effect<{ readonly applied: number }, DatabaseError> =>
   Effect.acquireUseRelease(
     Effect.sync(() =>
@@ -46,7 +53,11 @@ export const migrate = (
                 : 0,
           )
         const before = yield* run(count)
-        yield* run(() => drizzleMigrate(drizzle({ client: sql }), { migrationsFolder })).pipe(
+        yield* run(() =>
+          drizzleMigrate(drizzle({ client: sql }), {
+            migrationsFolder: options.migrationsFolder ?? migrationsFolder,
+          }),
+        ).pipe(
           Effect.ensuring(
             run(() => sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`).pipe(Effect.ignore),
           ),
@@ -56,6 +67,17 @@ export const migrate = (
       }),
     (sql) => Effect.promise(() => sql.end({ timeout: 5 })),
   ).pipe(
+    Effect.tapError((e) =>
+      e.reason === "Connection"
+        ? Effect.logWarning(
+            `database at ${describeUrl(Redacted.value(url))} not reachable yet: ${e.message}; retrying`,
+          )
+        : Effect.void,
+    ),
+    Effect.retry({
+      schedule: connectRetry(options.connectTimeout ?? "10 seconds"),
+      while: (e) => e.reason === "Connection",
+    }),
     Effect.mapError(
       (e) =>
         new DatabaseError({

@@ -6,7 +6,7 @@ import { describeShared, ownFixture, sharedFixture } from "./SharedFixtures.ts"
 
 const parse = (body: string) =>
   Effect.runPromise(
-    parseAvitoPage(body, { market: "moskva", pageUrl: "https://www.avito.ru/moskva/kvartiry" }),
+    parseAvitoPage(body, { market: "moscow", pageUrl: "https://www.avito.ru/moskva/kvartiry" }),
   )
 
 const listings = (result: PageResult) => {
@@ -38,7 +38,7 @@ describe("Avito search page (hand-written)", async () => {
       photos: ["https://10.img.avito.st/image/1/large-5001"],
       postedText: "2 часа назад",
       description: "Уютная студия рядом с метро.",
-      market: "moskva",
+      market: "moscow",
     })
   })
 

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test"
+import { loadMarkets } from "@flatwatch/market/Markets"
 import { Duration, Effect, Redacted } from "effect"
 import {
   type BayutConfig,
@@ -8,12 +9,20 @@ import {
 } from "./BayutSource.ts"
 import { defaultFetchOptions } from "./Fetcher.ts"
 import type { Listing } from "./Listing.ts"
+import { withDistrictGroups } from "./ListingGroups.ts"
 import { describeShared, ownFixture, sharedFixture } from "./SharedFixtures.ts"
 
+const markets = await Effect.runPromise(loadMarkets())
+
+/** The page's listings, with the district groups a run gives them (the Dubai market's mapping). */
 const listingsOf = (body: string) => {
   const page = parseBayutResponse(body)
   if (page.result._tag !== "Listings") throw new Error(`expected listings, got ${page.result._tag}`)
-  return { ...page.result, hasMore: page.hasMore }
+  return {
+    ...page.result,
+    listings: page.result.listings.map((l) => withDistrictGroups(markets, l)),
+    hasMore: page.hasMore,
+  }
 }
 
 const byId = (listings: ReadonlyArray<Listing>, id: string) => {

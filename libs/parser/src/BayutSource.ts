@@ -9,7 +9,6 @@ import {
   Redacted,
   Schema,
 } from "effect"
-import { dubaiDistrictGroupsOf } from "./DubaiDistrictGroups.ts"
 import { Fetcher, type FetchOptions, isWallPage } from "./Fetcher.ts"
 import { cut, withDocument } from "./HtmlDocument.ts"
 import {
@@ -194,9 +193,8 @@ const fromHit = (hit: AlgoliaHit, options: BayutOptions): Read => {
         baths: hit.baths ?? null,
         areaM2: hit.area === null || hit.area === undefined ? null : Math.round(hit.area * 10) / 10,
         neighbourhood,
-        districtGroups: dubaiDistrictGroupsOf(
-          byLevel.filter((l) => l.level === 2 || l.level === 3).map((l) => l.name),
-        ),
+        // Mapped from neighbourhood and address with the market's groups (ListingGroups).
+        districtGroups: [],
         address: cleanText(
           byLevel
             .filter((l) => l.level >= 2)
@@ -277,9 +275,7 @@ const fromV2 = (result: V2Result, options: BayutOptions): Read => {
         baths: result.details?.bathrooms ?? null,
         areaM2,
         neighbourhood: community,
-        districtGroups: dubaiDistrictGroupsOf(
-          [community, sub].filter((n): n is string => n !== null),
-        ),
+        districtGroups: [],
         address: cleanText(
           [cleanText(result.location?.cluster?.name), sub, community]
             .filter((n) => n !== null)
@@ -326,7 +322,7 @@ const unrecognised = (reason: string): BayutPage => ({
  * Parses one Bayut API answer (pure): the Algolia search result (`hits[]`, single or multi-query
  * envelope) or the newer `results[]` shape. Rentals only: sale hits and office/commercial
  * categories are skipped (counted, not errors); prices are normalised to monthly; studios have
- * rooms 0; areas are m²; neighbourhoods map to the Dubai district groups.
+ * rooms 0; areas are m²; the address is the location path the district groups are mapped from.
  */
 export const parseBayutResponse = (
   body: string,

@@ -138,6 +138,8 @@ describeShared("example configs on the real pages (no site-specific code)", () =
       price: 24000,
       rooms: 1,
       areaM2: 44.5,
+      // The district the market's groups are mapped from ("р‑н. Свердловський масив ...").
+      neighbourhood: "Свердловський масив",
     })
   })
 
@@ -158,7 +160,11 @@ describeShared("example configs on the real pages (no site-specific code)", () =
       price: 1600,
       rooms: 2,
       areaM2: 89,
+      // "40235 Flingern Nord (3 km)": the Ortsteil the market's groups are mapped from.
+      address: "40235 Flingern Nord (3 km)",
+      neighbourhood: "Flingern Nord",
     })
+    for (const l of page.listings) expect(l.address).toContain(` ${l.neighbourhood} (`)
     // "285.000 € (old price 319.000 €)": the current price.
     expect(page.listings.find((l) => l.externalId === "3464838648")?.price).toBe(285000)
   })

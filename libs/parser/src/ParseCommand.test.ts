@@ -1,8 +1,11 @@
-import { describe, expect, test } from "bun:test"
+import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { resolve } from "node:path"
 import { describeShared, ownFixture, packagePath, SHARED_FIXTURES_DIR } from "./SharedFixtures.ts"
 
 const root = resolve(import.meta.dir, "../../..")
+
+// Each test starts `bun` as a process: seconds on a loaded machine, past bun's 5 s default.
+setDefaultTimeout(30_000)
 
 /** Runs `bun run parse ...` as ops would, from the repository root. */
 const parse = async (...args: Array<string>) => {

@@ -1,10 +1,12 @@
 import { parseArgs } from "node:util"
+import { loadMarkets, MarketsConfig } from "@flatwatch/market/Markets"
 import { Data, Effect } from "effect"
 import { parseAvitoPage } from "./AvitoSource.ts"
 import { parseBayutResponse } from "./BayutSource.ts"
 import { htmlPageParser } from "./HtmlSource.ts"
 import { loadHtmlSourceConfig } from "./HtmlSourceConfig.ts"
 import type { InvalidCard, Listing, PageResult } from "./Listing.ts"
+import { withDistrictGroups } from "./ListingGroups.ts"
 
 export const USAGE = `usage: bun run parse --source <bayut|avito|html> [--config <file>] [--url <page-url>] [--market <market>] <page-file>
 
@@ -13,7 +15,8 @@ Parses a saved page with a source's adapter and prints one JSON document:
   --source  bayut (Algolia JSON), avito (search page HTML), html (needs --config)
   --config  an html source config (JSON), e.g. libs/parser/sources/domria.json
   --url     the page's URL, to make relative links absolute
-  --market  the market written into the listings (default: bayut dubai, avito avito, html from the config)`
+  --market  the market written into the listings (default: bayut dubai, avito moscow, html from the config);
+            district groups come from its market file (shipped, or in MARKETS_DIR)`
 
 /** Wrong or missing arguments, an unreadable file or a bad config: exit code 2. */
 export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
@@ -65,19 +68,28 @@ export const parseCommand = (argv: ReadonlyArray<string>): Effect.Effect<ParseOu
     if (config !== undefined && source !== "html") {
       return yield* new UsageError({ message: "--config goes with --source html" })
     }
+    const markets = yield* Effect.flatMap(MarketsConfig, loadMarkets).pipe(
+      Effect.mapError((e) => new UsageError({ message: e.message })),
+    )
+    const withGroups = (output: ParseOutput): ParseOutput => ({
+      ...output,
+      listings: output.listings.map((l) => withDistrictGroups(markets, l)),
+    })
     const body = yield* Effect.tryPromise({
       try: () => Bun.file(file).text(),
       catch: () => new UsageError({ message: `cannot read the page file ${file}` }),
     })
     switch (source) {
       case "bayut":
-        return toOutput(parseBayutResponse(body, { market: market ?? "dubai" }).result)
+        return withGroups(toOutput(parseBayutResponse(body, { market: market ?? "dubai" }).result))
       case "avito":
-        return toOutput(
-          yield* parseAvitoPage(body, {
-            market: market ?? "avito",
-            ...(url === undefined ? {} : { pageUrl: url }),
-          }),
+        return withGroups(
+          toOutput(
+            yield* parseAvitoPage(body, {
+              market: market ?? "moscow",
+              ...(url === undefined ? {} : { pageUrl: url }),
+            }),
+          ),
         )
       case "html": {
         if (config === undefined)
@@ -86,7 +98,7 @@ export const parseCommand = (argv: ReadonlyArray<string>): Effect.Effect<ParseOu
           Effect.mapError((e) => new UsageError({ message: e.message })),
         )
         const parse = htmlPageParser(market === undefined ? loaded : { ...loaded, market })
-        return toOutput(yield* parse(body, url))
+        return withGroups(toOutput(yield* parse(body, url)))
       }
       default:
         return yield* new UsageError({

@@ -1,4 +1,5 @@
 import type { Database } from "@flatwatch/db/Database"
+import { type MarketError, Markets } from "@flatwatch/market/Markets"
 import * as OutboxSender from "@flatwatch/telegram/OutboxSender"
 import { type ConfigError, Effect, Layer, Option } from "effect"
 import { Browser } from "./Browser.ts"
@@ -11,11 +12,12 @@ import { scheduleSource } from "./SourceScheduler.ts"
 /**
  * The parser component's scrape side: reads its config, then runs every enabled source on its
  * own cron (fetch, parse, store, match, queue alerts). Provides nothing; everything stops when
- * the layer's scope closes. Sending the queued alerts is the outbox sender's job.
+ * the layer's scope closes. Sending the queued alerts is the outbox sender's job. The markets
+ * (shipped and `MARKETS_DIR`) are loaded once, here.
  */
 export const scrapeLayer: Layer.Layer<
   never,
-  ConfigError.ConfigError | HtmlSourceConfigError,
+  ConfigError.ConfigError | HtmlSourceConfigError | MarketError,
   Database
 > = Layer.scopedDiscard(
   Effect.gen(function* () {
@@ -45,11 +47,14 @@ export const scrapeLayer: Layer.Layer<
       }).pipe(Effect.provide(fetcher))
     }
   }).pipe(Effect.annotateLogs({ component: "parser" })),
-)
+).pipe(Layer.provide(Markets.layerConfig))
 
 /**
  * The parser component as the runner starts it: the scrape side, and the outbox sender for the
  * kinds this component owns (listing alerts, price drops, admin notices) at its own rate.
  */
-export const layer: Layer.Layer<never, ConfigError.ConfigError | HtmlSourceConfigError, Database> =
-  Layer.merge(scrapeLayer, OutboxSender.layerConfig(OutboxSender.presets.parser))
+export const layer: Layer.Layer<
+  never,
+  ConfigError.ConfigError | HtmlSourceConfigError | MarketError,
+  Database
+> = Layer.merge(scrapeLayer, OutboxSender.layerConfig(OutboxSender.presets.parser))

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Markets } from "@flatwatch/market/Markets"
 import { ConfigProvider, Duration, Effect, Option } from "effect"
 import { loadParserConfig } from "./ParserConfig.ts"
 import { packagePath } from "./SharedFixtures.ts"
@@ -9,6 +10,7 @@ import { packagePath } from "./SharedFixtures.ts"
 const load = (env: Record<string, string>) =>
   Effect.runPromise(
     Effect.either(loadParserConfig).pipe(
+      Effect.provide(Markets.layer()),
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
     ),
   )
@@ -53,19 +55,19 @@ describe("parser configuration", () => {
     expect(
       await problem({ ...base, AVITO_URLS: "https://www.avito.ru/moskva/kvartiry" }),
     ).toContain("AVITO_MARKET")
-    expect(await problem({ ...base, AVITO_URLS: "not a url", AVITO_MARKET: "moskva" })).toContain(
+    expect(await problem({ ...base, AVITO_URLS: "not a url", AVITO_MARKET: "moscow" })).toContain(
       "AVITO_URLS",
     )
     expect(
-      await problem({ ...base, AVITO_URLS: "javascript:alert(1)", AVITO_MARKET: "moskva" }),
+      await problem({ ...base, AVITO_URLS: "javascript:alert(1)", AVITO_MARKET: "moscow" }),
     ).toContain('Invalid data at AVITO_URLS: "is not an http(s) URL: javascript:alert(1)"')
     const config = await ok({
       ...base,
       AVITO_URLS: "https://www.avito.ru/moskva/kvartiry",
-      AVITO_MARKET: "moskva",
+      AVITO_MARKET: "moscow",
     })
     expect(config.sources.map((s) => [s.source.id, s.source.market, s.cron])).toEqual([
-      ["avito", "moskva", "*/5 * * * *"],
+      ["avito", "moscow", "*/5 * * * *"],
     ])
   })
 
@@ -98,12 +100,46 @@ describe("parser configuration", () => {
     expect(twice).toContain('two sources have the id "domria"')
   })
 
+  test("every source's market must have a market file; a config source uses its currency", async () => {
+    const known = "(known: berlin, dubai, kyiv, moscow)"
+    expect(await problem({ ...bayutKeys, BAYUT_MARKET: "atlantis" })).toContain(
+      `Invalid data at BAYUT_MARKET: "no market file has the id "atlantis" ${known}"`,
+    )
+    // The id Avito's listings carried before markets were files.
+    expect(
+      await problem({
+        BAYUT_ENABLED: "false",
+        AVITO_ENABLED: "true",
+        AVITO_URLS: "https://www.avito.ru/moskva/kvartiry",
+        AVITO_MARKET: "moskva",
+      }),
+    ).toContain(`Invalid data at AVITO_MARKET: "no market file has the id "moskva" ${known}"`)
+    const dir = mkdtempSync(join(tmpdir(), "flatwatch-sources-"))
+    try {
+      const source = JSON.parse(await Bun.file(packagePath("sources/kleinanzeigen.json")).text())
+      const write = async (name: string, content: unknown) => {
+        await Bun.write(join(dir, name), JSON.stringify(content))
+        return join(dir, name)
+      }
+      const elsewhere = await write("hamburg.json", { ...source, market: "hamburg" })
+      expect(await problem({ BAYUT_ENABLED: "false", HTML_SOURCES: elsewhere })).toContain(
+        `HTML_SOURCES: ${elsewhere}: market: no market file has the id "hamburg" ${known}`,
+      )
+      const dollars = await write("usd.json", { ...source, currency: "USD" })
+      expect(await problem({ BAYUT_ENABLED: "false", HTML_SOURCES: dollars })).toContain(
+        `HTML_SOURCES: ${dollars}: currency: USD is not the currency of market "berlin" (EUR)`,
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   test("runs without listings before degraded: shared default, per-source overrides", async () => {
     const avito = {
       BAYUT_ENABLED: "false",
       AVITO_ENABLED: "true",
       AVITO_URLS: "https://www.avito.ru/moskva/kvartiry",
-      AVITO_MARKET: "moskva",
+      AVITO_MARKET: "moscow",
     }
     const degradedAfter = async (env: Record<string, string>) =>
       (await ok({ ...bayutKeys, ...avito, BAYUT_ENABLED: "true", ...env })).sources.map((s) => [
@@ -172,7 +208,7 @@ describe("parser configuration", () => {
       BAYUT_ENABLED: "false",
       AVITO_ENABLED: "true",
       AVITO_URLS: "https://www.avito.ru/moskva/kvartiry",
-      AVITO_MARKET: "moskva",
+      AVITO_MARKET: "moscow",
     })
     expect(avito.sources[0]?.priceWatch).toBeUndefined()
     expect(avito.sources[0]?.source.recheck).toBeUndefined()

@@ -1,6 +1,8 @@
+import { nonNegativeDuration, positiveDuration } from "@flatwatch/db/DurationConfig"
+import { type MarketSet, Markets } from "@flatwatch/market/Markets"
 import { adminIds } from "@flatwatch/telegram/TelegramConfig"
 import { Cron } from "croner"
-import { Config, ConfigError, Duration, Effect, Either, Option, Redacted } from "effect"
+import { Config, ConfigError, type Duration, Effect, Either, Option, Redacted } from "effect"
 import { avitoSource } from "./AvitoSource.ts"
 import { BAYUT_SITE, bayutSource } from "./BayutSource.ts"
 import { BrowserConfig, type BrowserOptions } from "./Browser.ts"
@@ -96,8 +98,7 @@ const boundedInt = (name: string, min: number, max: number) =>
 const int = (name: string, min: number, max: number, fallback: number) =>
   boundedInt(name, min, max).pipe(Config.withDefault(fallback))
 
-const duration = (name: string, fallback: Duration.DurationInput) =>
-  Config.duration(name).pipe(Config.withDefault(Duration.decode(fallback)))
+const duration = positiveDuration
 
 const list = (
   name: string,
@@ -139,8 +140,8 @@ const shared = Config.all({
   backoff: duration("PARSER_FETCH_BACKOFF", "1 second"),
   maxRetryAfter: duration("PARSER_MAX_RETRY_AFTER", "60 seconds"),
   maxBytes: int("PARSER_MAX_RESPONSE_BYTES", 10_000, 200_000_000, 10 * 1024 * 1024),
-  politeness: duration("PARSER_POLITENESS_DELAY", "1 second"),
-  jitter: duration("PARSER_JITTER", "10 seconds"),
+  politeness: nonNegativeDuration("PARSER_POLITENESS_DELAY", "1 second"),
+  jitter: nonNegativeDuration("PARSER_JITTER", "10 seconds"),
   runOnStart: Config.boolean("PARSER_RUN_ON_START").pipe(Config.withDefault(true)),
   degradedAfter: int("PARSER_DEGRADED_AFTER", 1, 10_000, 5),
   blockedBackoff: duration("PARSER_BLOCKED_BACKOFF", "1 minute"),
@@ -183,7 +184,7 @@ const siteSettings = (prefix: string, acceptLanguage: string) =>
   Config.all({
     mode: fetchMode(`${prefix}_FETCH`).pipe(Config.withDefault("http" as const)),
     proxy: proxy(`${prefix}_PROXY`),
-    politeness: Config.option(Config.duration(`${prefix}_POLITENESS_DELAY`)),
+    politeness: Config.option(nonNegativeDuration(`${prefix}_POLITENESS_DELAY`)),
     acceptLanguage: Config.string(`${prefix}_ACCEPT_LANGUAGE`).pipe(
       Config.withDefault(acceptLanguage),
     ),
@@ -195,7 +196,14 @@ const policy = (s: Shared, degradedAfter: Option.Option<number>): HealthPolicy =
   maxBlockedBackoff: s.maxBlockedBackoff,
 })
 
-const bayut = (s: Shared) =>
+/** `name` names a loaded market; otherwise start-up fails naming the variable and the known ones. */
+const knownMarket = (markets: MarketSet, name: string, id: string) =>
+  Either.match(markets.require(id), {
+    onLeft: (problem) => Effect.fail(ConfigError.InvalidData([name], problem)),
+    onRight: (market) => Effect.succeed(market),
+  })
+
+const bayut = (s: Shared, markets: MarketSet) =>
   Effect.gen(function* () {
     const enabled = yield* Config.boolean("BAYUT_ENABLED").pipe(Config.withDefault(true))
     if (!enabled) return Option.none<ScheduledSource>()
@@ -211,7 +219,7 @@ const bayut = (s: Shared) =>
       market: Config.nonEmptyString("BAYUT_MARKET").pipe(Config.withDefault("dubai")),
       hitsPerPage: int("BAYUT_HITS_PER_PAGE", 1, 1000, 25),
       maxPages: int("BAYUT_MAX_PAGES", 1, 1000, 20),
-      overlap: duration("BAYUT_CURSOR_OVERLAP", "10 minutes"),
+      overlap: nonNegativeDuration("BAYUT_CURSOR_OVERLAP", "10 minutes"),
       initialLookback: duration("BAYUT_INITIAL_LOOKBACK", "1 hour"),
       detailPages: Config.boolean("BAYUT_DETAIL_PAGES").pipe(Config.withDefault(true)),
       detailConcurrency: int("BAYUT_DETAIL_CONCURRENCY", 1, 16, 2),
@@ -223,6 +231,7 @@ const bayut = (s: Shared) =>
       priceWatchBatch: int("BAYUT_PRICE_WATCH_BATCH", 1, 1000, 50),
       priceWatchMaxBatches: int("BAYUT_PRICE_WATCH_MAX_BATCHES", 1, 1000, 20),
     })
+    yield* knownMarket(markets, "BAYUT_MARKET", c.market)
     const source = bayutSource({
       id: "bayut",
       market: c.market,
@@ -263,7 +272,7 @@ const bayut = (s: Shared) =>
     })
   })
 
-const avito = (s: Shared) =>
+const avito = (s: Shared, markets: MarketSet) =>
   Effect.gen(function* () {
     const enabled = yield* Config.boolean("AVITO_ENABLED").pipe(Config.withDefault(false))
     if (!enabled) return Option.none<ScheduledSource>()
@@ -280,6 +289,7 @@ const avito = (s: Shared) =>
       fetch: siteSettings("AVITO", "ru-RU,ru;q=0.9"),
       degradedAfter: Config.option(boundedInt("AVITO_DEGRADED_AFTER", 1, 10_000)),
     })
+    yield* knownMarket(markets, "AVITO_MARKET", c.market)
     const source = avitoSource({
       id: "avito",
       market: c.market,
@@ -299,7 +309,7 @@ const avito = (s: Shared) =>
 
 const envKey = (id: string) => id.toUpperCase().replace(/[^A-Z0-9]/g, "_")
 
-const html = (s: Shared) =>
+const html = (s: Shared, markets: MarketSet) =>
   Effect.gen(function* () {
     const paths = yield* list("HTML_SOURCES").pipe(Config.withDefault([]))
     const sources: Array<ScheduledSource> = []
@@ -311,6 +321,19 @@ const html = (s: Shared) =>
         ),
       )
       if (!config.enabled) continue
+      // Its market must have a file, and filters compare prices in the market's currency.
+      const market = markets.require(config.market)
+      const problem = Either.isLeft(market)
+        ? `market: ${market.left}`
+        : market.right.currency !== config.currency
+          ? `currency: ${config.currency} is not the currency of market "${market.right.id}" (${market.right.currency}); filters compare prices in the market's currency`
+          : undefined
+      if (problem !== undefined) {
+        return yield* new HtmlSourceConfigError({
+          path,
+          message: `HTML_SOURCES: ${path}: ${problem}`,
+        })
+      }
       const key = `HTML_${envKey(config.id)}`
       const c = yield* Config.all({
         baseUrl: Config.option(httpUrl(`${key}_BASE_URL`)),
@@ -341,16 +364,20 @@ const html = (s: Shared) =>
 /**
  * Reads the parser's configuration (every variable is listed in the README). Fails with a
  * `ConfigError` naming the variable, or an `HtmlSourceConfigError` naming the file and field.
+ * Every source's market must be one of the loaded `Markets` (and a config source's currency
+ * its market's).
  */
 export const loadParserConfig: Effect.Effect<
   ParserConfig,
-  ConfigError.ConfigError | HtmlSourceConfigError
+  ConfigError.ConfigError | HtmlSourceConfigError,
+  Markets
 > = Effect.gen(function* () {
   const s = yield* shared
+  const markets = yield* Markets
   const sources = [
-    ...Option.toArray(yield* bayut(s)),
-    ...Option.toArray(yield* avito(s)),
-    ...(yield* html(s)),
+    ...Option.toArray(yield* bayut(s, markets)),
+    ...Option.toArray(yield* avito(s, markets)),
+    ...(yield* html(s, markets)),
   ]
   const ids = sources.map((x) => x.source.id)
   const duplicate = ids.find((id, i) => ids.indexOf(id) !== i)

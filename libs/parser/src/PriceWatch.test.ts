@@ -20,6 +20,7 @@ import {
   users,
 } from "@flatwatch/db/schema"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
+import { Markets } from "@flatwatch/market/Markets"
 import { and, asc, eq } from "drizzle-orm"
 import { Duration, Effect, Fiber, Layer, ManagedRuntime, Metric, Option, Redacted } from "effect"
 import { type BayutConfig, bayutSource } from "./BayutSource.ts"
@@ -39,9 +40,10 @@ import { sourceTicks } from "./SourceScheduler.ts"
 setDefaultTimeout(30_000)
 
 const runtime = ManagedRuntime.make(
-  Layer.merge(TestDatabase.layer("parser-price-watch-test"), Fetcher.Default),
+  Layer.mergeAll(TestDatabase.layer("parser-price-watch-test"), Fetcher.Default, Markets.layer()),
 )
-const run = <A, E>(effect: Effect.Effect<A, E, Database | Fetcher>) => runtime.runPromise(effect)
+const run = <A, E>(effect: Effect.Effect<A, E, Database | Fetcher | Markets>) =>
+  runtime.runPromise(effect)
 beforeAll(() => runtime.runPromise(Effect.void))
 afterAll(() => runtime.dispose())
 

@@ -11,6 +11,7 @@ import {
   users,
 } from "@flatwatch/db/schema"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
+import { Markets } from "@flatwatch/market/Markets"
 import { asc, eq } from "drizzle-orm"
 import { Duration, Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { avitoSource } from "./AvitoSource.ts"
@@ -24,9 +25,10 @@ import { defaultHealthPolicy } from "./SourceHealth.ts"
 import { type RunReport, type RunSettings, runSource } from "./SourceRun.ts"
 
 const runtime = ManagedRuntime.make(
-  Layer.merge(TestDatabase.layer("parser-run-test"), Fetcher.Default),
+  Layer.mergeAll(TestDatabase.layer("parser-run-test"), Fetcher.Default, Markets.layer()),
 )
-const run = <A, E>(effect: Effect.Effect<A, E, Database | Fetcher>) => runtime.runPromise(effect)
+const run = <A, E>(effect: Effect.Effect<A, E, Database | Fetcher | Markets>) =>
+  runtime.runPromise(effect)
 beforeAll(() => runtime.runPromise(Effect.void))
 afterAll(() => runtime.dispose())
 
@@ -433,7 +435,7 @@ describe("an HTML source run (Avito) against the fixture server", () => {
   const avito = (urls: ReadonlyArray<string>, maxPages = 3): Source =>
     avitoSource({
       id: "avito",
-      market: "moskva",
+      market: "moscow",
       urls,
       baseUrl: site.url,
       maxPages,

@@ -1,10 +1,12 @@
 import { Database, type DatabaseError } from "@flatwatch/db/Database"
 import { listings, sourceRuns, sourceState } from "@flatwatch/db/schema"
+import { Markets } from "@flatwatch/market/Markets"
 import { eq } from "drizzle-orm"
 import { Cause, Clock, Data, Effect, Metric, Option } from "effect"
 import { recordFetchVia } from "./BrowserSession.ts"
 import { Fetcher } from "./Fetcher.ts"
 import { queueFetchSwitchNotice } from "./FetchSwitchNotice.ts"
+import { withDistrictGroups } from "./ListingGroups.ts"
 import { knownIds, storeListings } from "./ListingStore.ts"
 import { ParserMetrics, STATUS_CODE } from "./ParserMetrics.ts"
 import type { Crawl, CrawlOutcome, Source } from "./Source.ts"
@@ -69,11 +71,12 @@ const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
  * matching alerts, move the cursor (only when the crawl read everything above it), and record
  * the run and the source's health (queuing an admin notice when the status changes). A crawl
  * that fails or is blocked keeps the listings it read and leaves the cursor where it was.
+ * Listings get their district groups here, from their market (`withDistrictGroups`).
  */
 export const runSource = (
   source: Source,
   settings: RunSettings,
-): Effect.Effect<RunReport, DatabaseError, Database | Fetcher> =>
+): Effect.Effect<RunReport, DatabaseError, Database | Fetcher | Markets> =>
   withSourceLock(source.id, runLocked(source, settings)).pipe(
     Effect.map(Option.getOrElse(() => RunReport.Skipped({ reason: "locked" }))),
     Effect.annotateLogs({ source: source.id }),
@@ -126,10 +129,12 @@ const runLocked = (source: Source, settings: RunSettings) =>
         ),
       )
 
+    const markets = yield* Markets
+    const found = crawl.listings.map((listing) => withDistrictGroups(markets, listing))
     const report = yield* Database.transaction(
       Effect.gen(function* () {
         const finishedAt = yield* now
-        const stored = yield* storeListings(crawl.listings, startedAt)
+        const stored = yield* storeListings(found, startedAt)
         const hadListings =
           crawl.listings.length > 0 ||
           (yield* Database.query((db) =>

@@ -1,4 +1,5 @@
 import type { Database, DatabaseError } from "@flatwatch/db/Database"
+import type { Markets } from "@flatwatch/market/Markets"
 import { Cron } from "croner"
 import { Duration, Effect, FiberSet, Metric, Option, Random, type Scope } from "effect"
 import type { Fetcher } from "./Fetcher.ts"
@@ -21,7 +22,7 @@ export interface ScheduleOptions {
   readonly lockRetry?: { readonly times: number; readonly delay: Duration.Duration }
 }
 
-type Tick<A> = Effect.Effect<Option.Option<A>, DatabaseError, Database | Fetcher>
+type Tick<A> = Effect.Effect<Option.Option<A>, DatabaseError, Database | Fetcher | Markets>
 
 /** A source's two kinds of run, ready to be started by a schedule. */
 export interface SourceTicks {
@@ -86,9 +87,9 @@ export const sourceTicks = (
   })
 
 /** A croner job running `tick` (bridged through the scope's runtime), stopped with the scope. */
-const cronJob = (pattern: string, tick: Effect.Effect<void, never, Database | Fetcher>) =>
+const cronJob = (pattern: string, tick: Effect.Effect<void, never, Database | Fetcher | Markets>) =>
   Effect.gen(function* () {
-    const runPromise = yield* FiberSet.makeRuntimePromise<Database | Fetcher>()
+    const runPromise = yield* FiberSet.makeRuntimePromise<Database | Fetcher | Markets>()
     yield* Effect.acquireRelease(
       Effect.sync(() => new Cron(pattern, { protect: true, catch: true }, () => runPromise(tick))),
       (job) => Effect.sync(() => job.stop()),
@@ -104,7 +105,7 @@ const cronJob = (pattern: string, tick: Effect.Effect<void, never, Database | Fe
 export const scheduleSource = (
   scheduled: ScheduledSource,
   options: ScheduleOptions,
-): Effect.Effect<void, never, Scope.Scope | Database | Fetcher> =>
+): Effect.Effect<void, never, Scope.Scope | Database | Fetcher | Markets> =>
   Effect.gen(function* () {
     const id = scheduled.source.id
     const ticks = yield* sourceTicks(scheduled, options)

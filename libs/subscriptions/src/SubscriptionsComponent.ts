@@ -3,6 +3,7 @@
  * its scope closes. The messages it queues are sent by the outbox sender.
  */
 import type { Database } from "@flatwatch/db/Database"
+import { type MarketError, Markets } from "@flatwatch/market/Markets"
 import * as OutboxSender from "@flatwatch/telegram/OutboxSender"
 import { Cause, Config, ConfigError, Cron, Effect, Either, Layer, Metric, Schedule } from "effect"
 import { PlansConfig } from "./Plans.ts"
@@ -65,10 +66,26 @@ export const workerLayer: Layer.Layer<never, ConfigError.ConfigError, Database> 
   ).pipe(Layer.provide(SubscriptionsWorker.Default))
 
 /**
- * The subscriptions component as the runner starts it: the worker, and the outbox sender for the
- * kinds this component owns (reminders, expiry notices, notices, broadcasts) at its own rate.
+ * The markets, loaded like in the other components (shipped and `MARKETS_DIR`): a bad market
+ * file stops this worker too, and every component runs on the same set. The worker itself needs
+ * nothing of them yet (notices are dated in `TIME_ZONE`).
  */
-export const layer: Layer.Layer<never, ConfigError.ConfigError, Database> = Layer.merge(
-  workerLayer,
-  OutboxSender.layerConfig(OutboxSender.presets.subscriptions),
-)
+const marketsLayer = Layer.effectDiscard(
+  Effect.flatMap(Markets, (markets) =>
+    Effect.logDebug(`markets: ${markets.ids.join(", ")}`).pipe(
+      Effect.annotateLogs("component", "subscriptions"),
+    ),
+  ),
+).pipe(Layer.provide(Markets.layerConfig))
+
+/**
+ * The subscriptions component as the runner starts it: the markets, the worker, and the outbox
+ * sender for the kinds this component owns (reminders, expiry notices, notices, broadcasts) at
+ * its own rate.
+ */
+export const layer: Layer.Layer<never, ConfigError.ConfigError | MarketError, Database> =
+  Layer.mergeAll(
+    marketsLayer,
+    workerLayer,
+    OutboxSender.layerConfig(OutboxSender.presets.subscriptions),
+  )

@@ -139,7 +139,7 @@ describe("golden", () => {
       input({
         listing: {
           ...listing,
-          market: "moskva",
+          market: "moscow",
           url: "https://www.avito.ru/moskva/kvartiry/2-k._kvartira_483_m_22_et._4242",
           title: "2-к. квартира, 48,3 м², 2/2 эт.",
           description: null,

@@ -25,7 +25,9 @@
  * - Shutdown (scope close): stop claiming, let in-flight sends finish within `shutdownTimeout`
  *   (then abort them), return every unsent claimed row to `pending`.
  */
+
 import { Database } from "@flatwatch/db/Database"
+import { positiveDuration } from "@flatwatch/db/DurationConfig"
 import {
   Clock,
   Config,
@@ -956,15 +958,6 @@ const between = (min: number, max: number) => ({
   message: `must be between ${min} and ${max}`,
   validation: (n: number) => n >= min && n <= max,
 })
-
-const positiveDuration = (name: string, fallback: Duration.DurationInput) =>
-  Config.duration(name).pipe(
-    Config.validate({
-      message: "must be a positive duration (e.g. `60 seconds`)",
-      validation: (d) => Duration.toMillis(d) > 0,
-    }),
-    Config.withDefault(Duration.decode(fallback)),
-  )
 
 /**
  * The sender's options from the environment: `BOT_TOKEN`, `TELEGRAM_API_ROOT`, the rate variable

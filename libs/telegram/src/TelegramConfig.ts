@@ -1,4 +1,5 @@
-import { Config, Duration, Redacted } from "effect"
+import { positiveDuration } from "@flatwatch/db/DurationConfig"
+import { Config, type Duration, Redacted } from "effect"
 
 /** Telegram's own Bot API server; override with a self-hosted one or the test fake. */
 export const DEFAULT_API_ROOT = "https://api.telegram.org"
@@ -53,14 +54,9 @@ export const adminIds: Config.Config<ReadonlyArray<number>> = Config.string("ADM
  * `TELEGRAM_TIMEOUT`: how long one Bot API call may take (a sender's send, a bot's reply);
  * default 15 seconds. Long polling (`getUpdates`) has its own.
  */
-export const callTimeout: Config.Config<Duration.Duration> = Config.duration(
+export const callTimeout: Config.Config<Duration.Duration> = positiveDuration(
   "TELEGRAM_TIMEOUT",
-).pipe(
-  Config.validate({
-    message: "must be a positive duration (e.g. `15 seconds`)",
-    validation: (d) => Duration.toMillis(d) > 0,
-  }),
-  Config.withDefault(Duration.seconds(15)),
+  "15 seconds",
 )
 
 /** Everything a component needs to talk to the Bot API. */

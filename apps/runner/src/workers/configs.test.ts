@@ -1,14 +1,17 @@
 import { expect, test } from "bun:test"
+import { loadMarkets, Markets } from "@flatwatch/market/Markets"
 import { ConfigProvider, Effect, Either } from "effect"
 import { formatConfigError, isConfigError } from "../ConfigErrors.ts"
 import { ComponentConfigs } from "./configs.ts"
+
+const shipped = await Effect.runPromise(loadMarkets())
 
 /** What the runner would print for `component`'s config read from `env`; undefined when valid. */
 const problem = (component: "bot" | "subscriptions", env: Record<string, string>) => {
   const result = Effect.runSync(
     Effect.either(
       Effect.withConfigProvider(
-        ComponentConfigs[component],
+        Effect.provideService(ComponentConfigs[component], Markets, shipped),
         ConfigProvider.fromMap(new Map(Object.entries({ BOT_TOKEN: "1:token", ...env }))),
       ),
     ),

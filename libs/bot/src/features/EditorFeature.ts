@@ -17,9 +17,8 @@ import {
   telegramUserOf,
 } from "../Feature.ts"
 import { type FilterLimitReached, type FilterRow, Filters, valuesOfDraft } from "../Filters.ts"
-import { currencyOf } from "../FilterView.ts"
+import { currencyOf, marketOf } from "../FilterView.ts"
 import { button, keyboard } from "../Keyboards.ts"
-import { isMarketId, markets } from "../Markets.ts"
 import { parsePrice } from "../PriceInput.ts"
 import { answer, dropKeyboard, edit, send, show } from "../Replies.ts"
 import type { FilterDraft } from "../Session.ts"
@@ -67,8 +66,8 @@ export const openEditor = async (
   }
 }
 
-const maxPriceOf = (market: string) =>
-  isMarketId(market) ? markets[market].maxPrice : Number.MAX_SAFE_INTEGER
+const maxPriceOf = (settings: BotSettings, market: string) =>
+  marketOf(settings, market)?.maxPrice ?? Number.MAX_SAFE_INTEGER
 
 const toggle = <A>(values: ReadonlyArray<A>, value: A): ReadonlyArray<A> =>
   values.includes(value) ? values.filter((v) => v !== value) : [...values, value]
@@ -113,8 +112,8 @@ export const EditorFeature: Feature = ({ settings, run }) => {
     bound: "min" | "max",
     price: number,
   ): string | undefined => {
-    const fmt = (n: number) => formatPrice(n, currencyOf(draft.market), ctx.lang)
-    const max = maxPriceOf(draft.market)
+    const fmt = (n: number) => formatPrice(n, currencyOf(settings, draft.market), ctx.lang)
+    const max = maxPriceOf(settings, draft.market)
     if (price > max) return ctx.t.priceTooLarge(fmt(max))
     if (bound === "min" && draft.priceMax !== null && price > draft.priceMax) {
       return ctx.t.priceMinAboveMax(fmt(price), fmt(draft.priceMax))
@@ -145,7 +144,7 @@ export const EditorFeature: Feature = ({ settings, run }) => {
         return { ...next, step: nextStep(settings, next) }
       }
       case "e.dist": {
-        const group = districtGroupsOf(draft.market)[action.index]
+        const group = districtGroupsOf(settings, draft.market)[action.index]
         if (group === undefined) return { refuse: ctx.t.stale }
         return { ...draft, districtGroups: toggle(draft.districtGroups, group) }
       }
@@ -317,9 +316,9 @@ export const EditorFeature: Feature = ({ settings, run }) => {
       const draft = ctx.session.draft
       if (draft === undefined) return
       const bound = draft.step === "priceMin" ? "min" : "max"
-      const currency = currencyOf(draft.market)
+      const currency = currencyOf(settings, draft.market)
       const fmt = (n: number) => formatPrice(n, currency, ctx.lang)
-      const parsed = parsePrice(ctx.message.text, maxPriceOf(draft.market))
+      const parsed = parsePrice(ctx.message.text, maxPriceOf(settings, draft.market))
       const problem = Either.match(parsed, {
         onLeft: (e) =>
           e._tag === "NotANumber"
