@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
 import { browserSessions, deliveries, listings, sourceState } from "@flatwatch/db/schema"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
+import { Markets } from "@flatwatch/market/Markets"
 import { and, eq, like } from "drizzle-orm"
 import {
   Duration,
@@ -82,7 +83,7 @@ const source = (id: string, path: string, fetch: FetchMode, timeout = Duration.s
     parseHtmlSourceConfig(
       {
         id,
-        market: "testville",
+        market: "berlin",
         currency: "EUR",
         urls: [`${site.url}${path}`],
         pagination: { maxPages: 1 },
@@ -128,6 +129,7 @@ describeBrowser("fetch: browser and auto, in a real Chromium", (chromium) => {
     Fetcher.Default.pipe(
       Layer.provideMerge(browserLayer),
       Layer.provideMerge(TestDatabase.layer("browser-test")),
+      Layer.provideMerge(Markets.layer()),
     ),
   )
   type R = ManagedRuntime.ManagedRuntime.Context<typeof runtime>
