@@ -13,8 +13,8 @@ import { BrowserSessionStore } from "@flatwatch/parser/BrowserSession"
 import { findChromium } from "@flatwatch/parser/Chromium"
 import { defaultFetchOptions, Fetcher, type FetchOptions } from "@flatwatch/parser/Fetcher"
 import { FixtureSite } from "@flatwatch/parser/FixtureSite"
-import { renderSpecFor } from "@flatwatch/parser/HtmlListCrawl"
-import { htmlPageParser, planFor } from "@flatwatch/parser/HtmlSource"
+import { renderSpecOfConfig } from "@flatwatch/parser/HtmlListCrawl"
+import { htmlPageParser } from "@flatwatch/parser/HtmlSource"
 import { parseHtmlSourceConfig } from "@flatwatch/parser/HtmlSourceConfig"
 import { Duration, Effect, Either, Layer, Logger, LogLevel, Option } from "effect"
 
@@ -70,7 +70,7 @@ const parse = htmlPageParser(config)
 const options = (mode: "http" | "browser"): FetchOptions => ({
   ...defaultFetchOptions("bench"),
   mode,
-  render: renderSpecFor(planFor(config), config.card),
+  render: renderSpecOfConfig(config),
   politeness: Duration.zero,
   retries: 0,
 })

@@ -9,7 +9,7 @@
 import { parseAvitoPage } from "@flatwatch/parser/AvitoSource"
 import { parseBayutResponse } from "@flatwatch/parser/BayutSource"
 import { htmlPageParser } from "@flatwatch/parser/HtmlSource"
-import { loadHtmlSourceConfig } from "@flatwatch/parser/HtmlSourceConfig"
+import { type Extractor, loadHtmlSourceConfig } from "@flatwatch/parser/HtmlSourceConfig"
 import {
   packagePath,
   SHARED_FIXTURES_MISSING,
@@ -117,14 +117,20 @@ const AVITO: Extraction = {
 
 const fromConfig = async (path: string) => {
   const config = await Effect.runPromise(loadHtmlSourceConfig(packagePath(path)))
-  const fields = Object.values(config.fields).flatMap((f) =>
-    f === undefined
-      ? []
-      : [[f.selector ?? "", typeof f.attr === "string" ? f.attr : (f.attr?.[0] ?? null)] as const],
-  )
+  const fields = Object.values(config.fields).flatMap((spec) => {
+    if (spec === undefined) return []
+    const f = Array.isArray(spec) ? spec[0] : (spec as Extractor)
+    return [
+      [f.selector ?? "", typeof f.attr === "string" ? f.attr : (f.attr?.[0] ?? null)] as const,
+    ]
+  })
   return {
     config,
-    extraction: { list: config.list, card: config.card, fields } satisfies Extraction,
+    extraction: {
+      list: config.list ?? "body",
+      card: config.card ?? "*",
+      fields,
+    } satisfies Extraction,
   }
 }
 

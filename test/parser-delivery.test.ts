@@ -103,6 +103,8 @@ test("a listing at the source reaches the subscriber; a price drop follows; a bl
         BAYUT_ALGOLIA_API_KEY: "test-key",
         BAYUT_CRON: "* * * * * *",
         BAYUT_DETAIL_PAGES: "false",
+        // A block must reach the admin here: no HTML-search fallback to carry on with.
+        BAYUT_HTML_FALLBACK: "false",
         PARSER_JITTER: "0 seconds",
         PARSER_POLITENESS_DELAY: "0 seconds",
         PARSER_FETCH_RETRIES: "0",

@@ -182,7 +182,7 @@ describe("readiness tells the truth", () => {
         },
         60_000,
       )
-      expect(unready).toMatch(/^database pool: no query has succeeded for \d+ s/)
+      expect(unready).toMatch(/^database pool: a query has waited \d+ s for an answer/)
       await system.waitFor(
         "the runner to restart the bot",
         async () =>
@@ -193,12 +193,15 @@ describe("readiness tells the truth", () => {
         30_000,
       )
       await lock`rollback`
-      // The updates the stuck bot held were answered with an apology when it was stopped.
+      // The updates the stuck bot held were answered with an apology when it was stopped (a
+      // graceful stop: its worker was not terminated).
       await system.waitFor(
         "every user who wrote during the stall to get an answer",
         () => (stuck.every((u) => u.messages().length > 0) ? true : undefined),
         30_000,
       )
+      for (const u of stuck) expect(u.messages()[0]?.text).toContain("something went wrong")
+      expect(system.logs().filter((l) => l.message.includes("terminating its worker"))).toEqual([])
       await runner.waitReady(60_000)
       const probe = await system.user(74_101).send("/help", 30_000)
       expect(probe.text).toContain("/filters")
@@ -226,12 +229,15 @@ describe("shutdown after a burst", () => {
     // Telegram takes 30 s to answer each reply: the burst is still in hand at the signal.
     system.fake.limits.slowAnswers(30_000, (ctx) => ctx.method === "sendMessage")
     try {
+      const before = system.fake.callsTo("sendMessage").length
       burst(72_001, 200)
       await system.waitFor("the bot to take the burst", () =>
-        system.fake.callsTo("sendMessage").length > 0 ? true : undefined,
+        system.fake.callsTo("sendMessage").length > before ? true : undefined,
       )
       const { code, ms } = await system.stopRunner()
-      expect({ code, withinDeadline: ms < 8_000 }).toEqual({ code: 0, withinDeadline: true })
+      // Exit 0 says every worker stopped inside SHUTDOWN_TIMEOUT (past it the runner terminates
+      // them and exits 3); the wall-clock bound only adds the process's own teardown.
+      expect({ code, withinDeadline: ms < 12_000 }).toEqual({ code: 0, withinDeadline: true })
       const interrupted = system
         .logs()
         .filter((l) =>

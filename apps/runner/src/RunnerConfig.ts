@@ -23,7 +23,6 @@ export const postgresUrlProblem = (value: string): string | undefined => {
   }
   if (!URL.canParse(value))
     return `is not a valid URL (${EXAMPLE}; a password with @, : or / must be percent-encoded)`
-  if (new URL(value).hostname === "") return `has no host (${EXAMPLE})`
   return undefined
 }
 

@@ -181,7 +181,11 @@ export const make = (options: SupervisorOptions): Effect.Effect<Supervisor, neve
             worker.postMessage(encodeToWorker(new Shutdown()))
             yield* Deferred.await(closed).pipe(
               Effect.timeout(options.stopDeadline ?? "20 seconds"),
-              Effect.catchTag("TimeoutException", () => Effect.sync(() => worker.terminate())),
+              Effect.catchTag("TimeoutException", () =>
+                Effect.logError(
+                  `component ${spec.name} did not stop within ${Duration.format(Duration.decode(options.stopDeadline ?? "20 seconds"))} for its restart; terminating its worker`,
+                ).pipe(Effect.zipRight(Effect.sync(() => worker.terminate()))),
+              ),
             )
           })
         return { worker, closed, restart } satisfies Running

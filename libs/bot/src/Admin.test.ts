@@ -206,6 +206,24 @@ test("/stats and /sources report what is in the database", async () => {
   expect((await admin.send("/sources")).text).toMatch(
     /<b>bayut<\/b>: blocked\n.*\n {2}fetching through the browser since .+ \(plain requests blocked\)\n {2}error: /,
   )
+  expect(sources.text).not.toContain("read via")
+
+  // The API blocked, the run read the HTML search page instead: /sources says so.
+  await h.query(
+    Database.query((db) =>
+      db
+        .update(sourceState)
+        .set({
+          status: "ok",
+          lastError: null,
+          via: "html search page (the API answered with a block)",
+        })
+        .where(eq(sourceState.source, "bayut")),
+    ),
+  )
+  const fallback = await admin.send("/sources")
+  expect(fallback.text).toContain("<b>bayut</b>: ok")
+  expect(fallback.text).toContain("read via: html search page (the API answered with a block)")
 })
 
 test("/paysupport with a text reaches the admins, in their language", async () => {

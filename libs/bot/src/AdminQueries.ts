@@ -30,6 +30,8 @@ export interface SourceStatus {
   readonly lastOutcome: string | null
   /** Set while a `fetch: auto` source reads through the browser: since when. */
   readonly browserSince: Date | null
+  /** How the last run read the source when not its usual way (a fallback), else null. */
+  readonly via: string | null
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -83,12 +85,13 @@ export class AdminQueries extends Effect.Service<AdminQueries>()("@flatwatch/bot
             last_run_at: string | null
             last_success_at: string | null
             last_error: string | null
+            via: string | null
             outcome: string | null
             browser_since: string | null
           }>
         >`
           select s.source, s.status::text as status, s.last_run_at, s.last_success_at, s.last_error,
-                 r.outcome::text as outcome,
+                 s.via, r.outcome::text as outcome,
                  case when b.fetch_via = 'browser' then b.fetch_via_since end as browser_since
           from source_state s
           left join browser_sessions b on b.source = s.source
@@ -109,6 +112,7 @@ export class AdminQueries extends Effect.Service<AdminQueries>()("@flatwatch/bot
           lastError: r.last_error,
           lastOutcome: r.outcome,
           browserSince: toDate(r.browser_since),
+          via: r.via,
         }),
       )
     }, withDb)

@@ -28,7 +28,7 @@ test("updates in hand: ready while one finished recently or they arrived recentl
 
 test("updates in hand and none answered past the deadline: not ready, saying so", () => {
   const stuck = { ...idle, pending: 7, busySince: now - UPDATE_STALL_MS - 5_000, lastDoneAt: 0 }
-  expect(stallReason(stuck, now)).toBe("bot: 7 update(s) in hand and none answered for 65 s")
+  expect(stallReason(stuck, now)).toBe("bot: 7 update(s) in hand and none answered for 95 s")
 })
 
 test("polling that stopped completing: not ready; a webhook bot has no polls to miss", () => {

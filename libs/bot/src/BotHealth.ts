@@ -19,8 +19,11 @@ export interface BotProgress {
 
 /** A long poll lasts up to 30 s; one that has not completed for this long has stopped. */
 export const POLL_STALL_MS = 90_000
-/** Updates in hand and none finished for this long: the handlers are stuck. */
-export const UPDATE_STALL_MS = 60_000
+/**
+ * Updates in hand and none finished for this long: the handlers are stuck. Longer than one
+ * reply may take in a Telegram outage (a minute of retries plus one attempt's timeout).
+ */
+export const UPDATE_STALL_MS = 90_000
 
 /** Why the bot is not doing its work at `now`, or undefined when it is. */
 export const stallReason = (p: BotProgress, now: number): string | undefined => {

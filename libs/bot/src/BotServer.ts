@@ -10,13 +10,14 @@ import {
   Data,
   Duration,
   Effect,
+  Exit,
   FiberSet,
   Layer,
   Option,
   Redacted,
   Schedule,
   Schema,
-  type Scope,
+  Scope,
 } from "effect"
 import { GrammyError } from "grammy"
 import type { Update, UserFromGetMe } from "grammy/types"
@@ -126,30 +127,31 @@ const drain = (
   stopIntake: Effect.Effect<void> = Effect.void,
 ) =>
   Effect.gen(function* () {
+    // One budget for the whole stop: taking no more updates and finishing those in hand share
+    // it, so the bot stops inside it however the intake or the handlers are stuck.
     const deadline = flatwatch.drainTimeout
-    // Interrupted handlers get a tenth of that to end (their apology, their log line), and
+    const endsAt = Date.now() + Duration.toMillis(deadline)
+    const left = () => Duration.millis(Math.max(0, endsAt - Date.now()))
+    // Interrupted handlers get a tenth of it to end (their apology, their log line), and
     // another tenth once their calls are aborted.
     const grace = Duration.times(deadline, 0.1)
-    const waitIdle = (deadline: Duration.Duration) =>
+    const waitIdle = (within: Duration.Duration) =>
       Effect.promise(() => flatwatch.inFlight.drain()).pipe(
         Effect.interruptible,
-        Effect.timeout(deadline),
+        Effect.timeout(within),
         Effect.option,
       )
-    const drained = yield* stopIntake.pipe(
-      Effect.interruptible,
-      Effect.timeout(deadline),
-      Effect.ignore,
-      Effect.zipRight(waitIdle(deadline)),
-    )
-    if (Option.isSome(drained)) return
+    yield* stopIntake.pipe(Effect.interruptible, Effect.timeout(left()), Effect.ignore)
+    if (Option.isSome(yield* waitIdle(left()))) return
     yield* Effect.logWarning(
       `${flatwatch.inFlight.size} update(s) still in flight after the ${Duration.format(deadline)} drain deadline; interrupting them`,
     )
     // Their effects first (a query waiting on a stuck pool): the handlers then apologise to
     // their users; whatever still waits after that (a Bot API call Telegram does not answer,
-    // the flood gate) is aborted.
-    yield* FiberSet.clear(handlers)
+    // the flood gate) is aborted. The interruption is not awaited: a fiber inside an
+    // uninterruptible step (taking a connection from a stuck pool) ends only when the pool is
+    // closed, which comes after this.
+    yield* Effect.forkDaemon(FiberSet.clear(handlers))
     if (Option.isSome(yield* waitIdle(grace))) return
     flatwatch.abortCalls()
     if (Option.isNone(yield* waitIdle(grace)))
@@ -310,7 +312,13 @@ export const start = (
 ): Effect.Effect<BotServerInfo, BotStartError, Scope.Scope | BotServices> =>
   Effect.gen(function* () {
     // Every handler's effects run as fibers of this set, so that stopping can interrupt them.
-    const handlers = yield* FiberSet.make()
+    // The set has a scope of its own, closed without waiting: closing it waits for its fibers,
+    // and one stuck in an uninterruptible step would hold the component's stop forever.
+    const handlersScope = yield* Scope.make()
+    yield* Effect.addFinalizer(() =>
+      Effect.forkDaemon(Scope.close(handlersScope, Exit.void)).pipe(Effect.asVoid),
+    )
+    const handlers = yield* FiberSet.make().pipe(Scope.extend(handlersScope))
     const run = yield* FiberSet.runtimePromise(handlers)<BotServices>()
     const flatwatch = makeFlatwatchBot(settings, run)
     yield* registerProbe(() =>

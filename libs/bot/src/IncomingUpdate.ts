@@ -19,7 +19,6 @@ const Id = Schema.Number.pipe(Schema.int())
 const StorableText = Schema.String.pipe(
   Schema.filter((s) => !s.includes("\u0000") || "contains U+0000"),
 )
-const Name = StorableText.pipe(Schema.minLength(1))
 
 const Loose = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
@@ -27,9 +26,10 @@ const User = Schema.Struct(
   {
     id: Id,
     is_bot: Schema.Boolean,
-    first_name: Name,
+    // Required, but an empty one is the user's business (the bot shows `first_name ?? ""`).
+    first_name: StorableText,
     last_name: Schema.optional(StorableText),
-    username: Schema.optional(Name),
+    username: Schema.optional(StorableText),
     language_code: Schema.optional(StorableText),
   },
   Loose,

@@ -74,6 +74,7 @@ const args: { readonly [K in FunctionKey]: Parameters<Messages[K]> } = {
         lastOutcome: "ok",
         error: null,
         browserSince: "now",
+        via: "html search page",
       },
     ],
   ],

@@ -255,7 +255,8 @@ export const en: Messages = {
           (l.browserSince === null
             ? ""
             : `\n  fetching through the browser since ${l.browserSince} (plain requests blocked)`) +
-          (l.error === null ? "" : `\n  error: ${esc(l.error)}`),
+          (l.error === null ? "" : `\n  error: ${esc(l.error)}`) +
+          (l.via === null ? "" : `\n  read via: ${esc(l.via)}`),
       )
       .join("\n\n")}`,
   adminNoSources: "🛰 No source has run yet.",

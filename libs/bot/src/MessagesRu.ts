@@ -265,7 +265,8 @@ export const ru: Messages = {
           (l.browserSince === null
             ? ""
             : `\n  читается через браузер с ${l.browserSince} (обычные запросы блокируются)`) +
-          (l.error === null ? "" : `\n  ошибка: ${esc(l.error)}`),
+          (l.error === null ? "" : `\n  ошибка: ${esc(l.error)}`) +
+          (l.via === null ? "" : `\n  читается через: ${esc(l.via)}`),
       )
       .join("\n\n")}`,
   adminNoSources: "🛰 Ни один источник ещё не запускался.",

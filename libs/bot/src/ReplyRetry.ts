@@ -41,24 +41,41 @@ interface Abortable {
   removeEventListener(type: "abort", listener: () => void): void
 }
 
-const sleep = (ms: number, signals: ReadonlyArray<Abortable | undefined>) =>
-  new Promise<void>((resolve, reject) => {
-    const live = signals.filter((s): s is Abortable => s !== undefined)
+/**
+ * Waits `ms`, rejecting at once if a signal aborts; `cancel` ends the wait early (resolving) and
+ * removes its timer and listeners, for a wait that lost a race.
+ */
+const cancellableSleep = (ms: number, signals: ReadonlyArray<Abortable | undefined>) => {
+  const live = signals.filter((s): s is Abortable => s !== undefined)
+  let cancel = () => {}
+  const done = new Promise<void>((resolve, reject) => {
     if (live.some((s) => s.aborted)) {
       reject(new Error("aborted while waiting to retry"))
       return
     }
-    const timer = setTimeout(() => {
+    const cleanup = () => {
+      clearTimeout(timer)
       for (const s of live) s.removeEventListener("abort", abort)
+    }
+    const timer = setTimeout(() => {
+      cleanup()
       resolve()
     }, ms)
     function abort() {
-      clearTimeout(timer)
-      for (const s of live) s.removeEventListener("abort", abort)
+      cleanup()
       reject(new Error("aborted while waiting to retry"))
     }
     for (const s of live) s.addEventListener("abort", abort, { once: true })
+    cancel = () => {
+      cleanup()
+      resolve()
+    }
   })
+  return { done, cancel: () => cancel() }
+}
+
+const sleep = (ms: number, signals: ReadonlyArray<Abortable | undefined>) =>
+  cancellableSleep(ms, signals).done
 
 /**
  * The bot's one flood gate, shared by every reply of one bot (one token). After a 429 it is
@@ -69,6 +86,9 @@ const sleep = (ms: number, signals: ReadonlyArray<Abortable | undefined>) =>
 export class FloodGate {
   private until = 0
   private limited = false
+  /** Counts 429s: a probe's ok opens the gate only if no other 429 came meanwhile. */
+  private epoch = 0
+  private probeEpoch = 0
   private probe: Promise<void> | undefined
   private endProbe: (() => void) | undefined
 
@@ -76,6 +96,7 @@ export class FloodGate {
   close(retryAfterSeconds: number, now = Date.now()): void {
     this.until = Math.max(this.until, now + retryAfterSeconds * 1000)
     this.limited = true
+    this.epoch++
   }
 
   /** How long the gate stays closed from `now` (0 when open or probing). */
@@ -98,11 +119,13 @@ export class FloodGate {
         await sleep(closed, signals)
       } else if (this.probe !== undefined) {
         if (Date.now() >= deadline) return "late"
-        await Promise.race([this.probe, sleep(Math.max(1, deadline - Date.now()), signals)])
+        const timeout = cancellableSleep(Math.max(1, deadline - Date.now()), signals)
+        await Promise.race([this.probe, timeout.done]).finally(timeout.cancel)
       } else if (this.limited) {
         this.probe = new Promise((resolve) => {
           this.endProbe = resolve
         })
+        this.probeEpoch = this.epoch
         return "probe"
       } else return "go"
     }
@@ -110,7 +133,8 @@ export class FloodGate {
 
   /** The probe's outcome: `limited` when it got a 429 (after `close`), else the gate opens. */
   settle(limited: boolean): void {
-    if (!limited) this.limited = false
+    // A 429 to another call while the probe was out keeps the gate in probing mode.
+    if (!limited && this.epoch === this.probeEpoch) this.limited = false
     const end = this.endProbe
     this.probe = undefined
     this.endProbe = undefined
@@ -169,7 +193,18 @@ export const replyRetry =
           parameters: { retry_after: seconds },
         }
       }
-      const attempt = withTimeout(signal, options.attemptTimeoutMs, stop)
+      // An attempt never outlives the method's deadline (time at the gate counts against it).
+      const budget = Math.min(options.attemptTimeoutMs, deadline - Date.now())
+      if (budget <= 0) {
+        if (entry === "probe") gate.settle(true)
+        return {
+          ok: false,
+          error_code: 429,
+          description: "Too Many Requests: no time left before this call's deadline",
+          parameters: { retry_after: 1 },
+        }
+      }
+      const attempt = withTimeout(signal, budget, stop)
       try {
         const result = await prev(method, payload, attempt.signal)
         const retryAfter = result.ok ? undefined : result.parameters?.retry_after
@@ -192,7 +227,7 @@ export const replyRetry =
         if (entry === "probe") gate.settle(true)
         if (!(e instanceof HttpError) || signal?.aborted === true || stop?.aborted === true) throw e
         wait = delay
-        reason = attempt.timedOut() ? `no answer within ${options.attemptTimeoutMs} ms` : e.message
+        reason = attempt.timedOut() ? `no answer within ${budget} ms` : e.message
         if (Date.now() + wait > deadline) throw e
       }
       await options.onRetry(method, reason, wait)

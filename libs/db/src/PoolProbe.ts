@@ -1,8 +1,10 @@
 /**
  * Watches a component's pool from the inside: a `select 1` every couple of seconds, through the
- * same pool the component's queries use. When none has succeeded for `deadline`, the pool is
- * stalled (every connection stuck, or the server gone) and the probe says so. It is registered
- * with the component's host (`ComponentHealth`).
+ * same pool the component's queries use. A probe that has waited longer than `deadline` for an
+ * answer means the pool is stalled (every connection stuck, or the queue not moving) and the
+ * probe says so; it is registered with the component's host (`ComponentHealth`). A probe that
+ * fails (the server is down) is an answer, not a stall: pools reconnect by themselves, and the
+ * components report the outage in their own logs.
  */
 import { Duration, Effect, Schedule, type Scope } from "effect"
 import { registerProbe } from "./ComponentHealth.ts"
@@ -18,26 +20,23 @@ export const watchPool = (
     const database = yield* Database
     const limitMs = Duration.toMillis(deadline)
     // Real time, not the component's Clock (which a business-clock offset may move).
-    let lastOkAt = Date.now()
     let waitingSince: number | undefined
     // One probe query at a time: while one waits, the next tick does not queue another.
     const tick = Effect.gen(function* () {
       if (waitingSince !== undefined) return
       waitingSince = Date.now()
-      yield* Effect.promise(() =>
-        database.sql`select 1`.then(
-          () => {
-            lastOkAt = Date.now()
-          },
-          () => {},
-        ),
-      ).pipe(Effect.ensuring(Effect.sync(() => (waitingSince = undefined))), Effect.fork)
+      yield* Effect.tryPromise(() => database.sql`select 1`).pipe(
+        Effect.tapError((e) => Effect.logDebug("pool probe failed", e)),
+        Effect.ignore,
+        Effect.ensuring(Effect.sync(() => (waitingSince = undefined))),
+        Effect.fork,
+      )
     })
     yield* tick.pipe(Effect.repeat(Schedule.spaced(INTERVAL)), Effect.forkScoped)
     yield* registerProbe(() => {
-      const silentMs = Date.now() - lastOkAt
-      return silentMs > limitMs
-        ? `database pool: no query has succeeded for ${Math.round(silentMs / 1000)} s`
+      const waitedMs = waitingSince === undefined ? 0 : Date.now() - waitingSince
+      return waitedMs > limitMs
+        ? `database pool: a query has waited ${Math.round(waitedMs / 1000)} s for an answer`
         : undefined
     })
   })

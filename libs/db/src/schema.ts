@@ -284,6 +284,11 @@ export const sourceState = pgTable("source_state", {
   lastRunAt: timestamptz("last_run_at"),
   lastSuccessAt: timestamptz("last_success_at"),
   lastError: text("last_error"),
+  /**
+   * How the last run read the source when not its usual way (Bayut: "html search page" when
+   * the API answered with a block); null = the usual way.
+   */
+  via: text("via"),
   updatedAt: timestamptz("updated_at").notNull().defaultNow(),
 })
 

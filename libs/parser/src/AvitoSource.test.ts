@@ -54,6 +54,14 @@ describe("Avito search page (hand-written)", async () => {
   })
 })
 
+test("sale cards (a price with no rent period) are skipped with the reason, never invalid", async () => {
+  const page = listings(await parse(await ownFixture("avito/serp_sale.html")))
+  expect(page.listings.map((l) => l.externalId)).toEqual(["7002"])
+  expect(page.invalid).toEqual([])
+  expect(page.skipped).toBe(2)
+  expect(page.skippedReasons).toEqual({ "for sale (a price with no rent period)": 2 })
+})
+
 test("the nothing-found page is empty, even with suggestion cards below it", async () => {
   expect((await parse(await ownFixture("avito/void.html")))._tag).toBe("Empty")
 })

@@ -9,6 +9,7 @@ import {
   monthlyPrice,
   PageResult,
   type RentPeriod,
+  type SkippedCard,
   unrecognisedPage,
   validateCandidates,
 } from "./Listing.ts"
@@ -113,7 +114,12 @@ const absolute = (href: string | null | undefined, base: string): string | null 
   }
 }
 
-const readCard = (card: Element, source: string, market: string, base: string): Candidate => {
+const readCard = (
+  card: Element,
+  source: string,
+  market: string,
+  base: string,
+): Candidate | SkippedCard => {
   const id = card.getAttribute("data-item-id")
   const link = card.querySelector('[data-marker="item-title"]')
   const title = cleanText(link?.textContent)
@@ -123,6 +129,8 @@ const readCard = (card: Element, source: string, market: string, base: string): 
   )
   const period = PERIODS.find(([pattern]) => pattern.test(priceText))?.[1]
   if (period === undefined) {
+    // A price with no period is a sale ad (a sale search, or one among rentals): left out.
+    if (price !== null && price > 0) return { skip: "for sale (a price with no rent period)", id }
     return { ok: false, id, reason: `no rent period in the price "${priceText}"` }
   }
   const img = card.querySelector("img")
@@ -165,7 +173,9 @@ const readCard = (card: Element, source: string, market: string, base: string): 
 }
 
 /**
- * Parses one Avito search result page (pure: no I/O). `pageUrl` resolves relative links.
+ * Parses one Avito search result page (pure: no I/O). `pageUrl` resolves relative links. Sale
+ * cards (a price with no rent period) are skipped, with the reason; a card with no price is
+ * invalid.
  * Blocked: the IP-block or captcha page. Empty: the nothing-found page (its suggestion cards
  * are outside the result list and never count).
  */

@@ -1,12 +1,9 @@
 import { describe, expect, test } from "bun:test"
 import { loadMarkets } from "@flatwatch/market/Markets"
 import { Duration, Effect, Redacted } from "effect"
-import {
-  type BayutConfig,
-  bayutIdsQuery,
-  parseBayutDetailPhone,
-  parseBayutResponse,
-} from "./BayutSource.ts"
+import { bayutIdsQuery } from "./BayutCrawl.ts"
+import { parseBayutDetail, parseBayutDetailPhone } from "./BayutPage.ts"
+import { type BayutConfig, parseBayutResponse } from "./BayutSource.ts"
 import { defaultFetchOptions } from "./Fetcher.ts"
 import type { Listing } from "./Listing.ts"
 import { withDistrictGroups } from "./ListingGroups.ts"
@@ -245,5 +242,51 @@ describeShared("Bayut contract (real captures)", () => {
     const page = listingsOf(await sharedFixture("bayut/v2_api_response.json"))
     expect(page.skipped).toBe(11)
     expect(page.invalid).toEqual([])
+  })
+})
+
+describeShared("Bayut's own HTML pages (real captures)", () => {
+  test("the search page: window.state's 24 hits read like the API's", async () => {
+    const result = listingsOf(await sharedFixture("bayut/search_rent_dubai_page1.html"))
+    expect(result.listings).toHaveLength(24)
+    expect(result.invalid).toEqual([])
+    expect(result.hasMore).toBe(true)
+    expect(result.listings[0]).toMatchObject({
+      externalId: "7566309",
+      price: 22500,
+      priceOriginal: 270000,
+      rentPeriod: "yearly",
+      rooms: 4,
+      baths: 3,
+      areaM2: 272.8,
+      url: "https://www.bayut.com/property/details-7566309.html",
+    })
+    expect(result.listings[0]?.address).toStartWith("Palmera 3")
+    const studios = result.listings.filter((l) => l.rooms === 0).map((l) => [l.externalId, l.price])
+    expect(studios).toEqual([
+      ["7700723", 5000],
+      ["7678014", Math.round(49999 / 12)],
+    ])
+  })
+
+  test("the listing page: the listing itself with its phone and all 21 photos, not the recommended ones", async () => {
+    const html = await sharedFixture("bayut/detail_rent_studio.html")
+    const result = listingsOf(html)
+    expect(result.listings.map((l) => l.externalId)).toEqual(["7517581"])
+    expect(result.listings[0]).toMatchObject({
+      price: 7500,
+      rentPeriod: "yearly",
+      rooms: 0,
+      baths: 1,
+      furnished: true,
+      agentPhone: "+971000000000",
+    })
+    expect(result.listings[0]?.photos).toHaveLength(21)
+    expect(result.listings[0]?.photos[0]).toBe(
+      "https://images.bayut.com/thumbnails/383814560-800x600.jpeg",
+    )
+    const detail = await Effect.runPromise(parseBayutDetail(html))
+    expect(detail.phone).toBe("+971000000000")
+    expect(detail.photos).toHaveLength(21)
   })
 })

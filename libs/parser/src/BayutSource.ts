@@ -1,36 +1,18 @@
-import type { DatabaseError } from "@flatwatch/db/Database"
-import {
-  Duration,
-  Effect,
-  Either,
-  Metric,
-  Option,
-  type ParseResult,
-  Redacted,
-  Schema,
-} from "effect"
-import { Fetcher, type FetchOptions, isWallPage } from "./Fetcher.ts"
-import { cut, withDocument } from "./HtmlDocument.ts"
+import { type Duration, Effect, Either, type ParseResult, type Redacted, Schema } from "effect"
+import { crawlBayut, recheckBayut } from "./BayutCrawl.ts"
+import { bayutPageState, bayutPhotoUrl } from "./BayutPage.ts"
+import type { FetchOptions } from "./Fetcher.ts"
 import {
   type Candidate,
   cleanText,
   formatIssues,
-  type Listing,
   monthlyPrice,
   PageResult,
   RentPeriod,
   unrecognisedPage,
   validateCandidates,
 } from "./Listing.ts"
-import { ParserMetrics } from "./ParserMetrics.ts"
-import {
-  type Crawl,
-  CrawlAccumulator,
-  type CrawlContext,
-  type CrawlInvalid,
-  type Recheck,
-  type Source,
-} from "./Source.ts"
+import type { Source } from "./Source.ts"
 
 export const BAYUT_SITE = "https://www.bayut.com"
 const SQFT_TO_M2 = 0.09290304
@@ -123,6 +105,7 @@ const Envelope = Schema.Union(
   }),
 )
 const decodeEnvelope = Schema.decodeUnknownEither(Schema.parseJson(Envelope))
+const decodeContent = Schema.decodeUnknownEither(Envelope)
 const decodeHit = Schema.decodeUnknownEither(AlgoliaHit)
 const decodeV2 = Schema.decodeUnknownEither(V2Result)
 
@@ -139,7 +122,7 @@ const isRentPeriod = Schema.is(RentPeriod)
 
 const COMMERCIAL = /commercial|office|shop|retail|warehouse|industrial|showroom|labour|factory/i
 
-const photoUrl = (id: number) => `https://images.bayut.com/thumbnails/${id}-800x600.jpeg`
+const photoUrl = bayutPhotoUrl
 
 interface BayutOptions {
   readonly source: string
@@ -150,12 +133,15 @@ interface BayutOptions {
 
 type Read =
   | { readonly _tag: "Candidate"; readonly candidate: Candidate }
-  | { readonly _tag: "Skipped" }
+  | { readonly _tag: "Skipped"; readonly reason: string; readonly id: string }
 
 const fromHit = (hit: AlgoliaHit, options: BayutOptions): Read => {
-  if (hit.purpose !== "for-rent") return { _tag: "Skipped" }
-  if (hit.category.some((c) => COMMERCIAL.test(c.slug))) return { _tag: "Skipped" }
   const id = String(hit.externalID)
+  if (hit.purpose !== "for-rent") return { _tag: "Skipped", reason: `purpose ${hit.purpose}`, id }
+  const commercial = hit.category.find((c) => COMMERCIAL.test(c.slug))
+  if (commercial !== undefined) {
+    return { _tag: "Skipped", reason: `commercial category (${commercial.slug})`, id }
+  }
   const period =
     hit.rentFrequency === null || hit.rentFrequency === undefined
       ? undefined
@@ -229,11 +215,17 @@ const v2Date = (text: string | null | undefined): Date | null => {
 }
 
 const fromV2 = (result: V2Result, options: BayutOptions): Read => {
-  if (result.purpose !== "for-rent") return { _tag: "Skipped" }
-  if (COMMERCIAL.test(result.type?.main ?? "") || COMMERCIAL.test(result.type?.sub ?? "")) {
-    return { _tag: "Skipped" }
-  }
   const id = String(result.id)
+  if (result.purpose !== "for-rent") {
+    return { _tag: "Skipped", reason: `purpose ${result.purpose}`, id }
+  }
+  if (COMMERCIAL.test(result.type?.main ?? "") || COMMERCIAL.test(result.type?.sub ?? "")) {
+    return {
+      _tag: "Skipped",
+      reason: `commercial category (${result.type?.sub ?? result.type?.main ?? ""})`,
+      id,
+    }
+  }
   const postedAt = v2Date(result.meta?.created_at)
   const frequency = result.rent_frequency ?? undefined
   if (frequency === undefined || !isRentPeriod(frequency)) {
@@ -304,6 +296,8 @@ export interface BayutPage {
   readonly result: PageResult
   /** Whether the API has more pages after this one. */
   readonly hasMore: boolean
+  /** How many pages the search has, when the answer says (Algolia's `nbPages`). */
+  readonly pages?: number
   /**
    * Set when the answer is not a search result at all (HTML that is no challenge, broken or
    * truncated JSON, another shape): why. `result` then holds no listings and this reason as its
@@ -334,19 +328,64 @@ export const parseBayutResponse = (
     siteUrl: options.siteUrl ?? BAYUT_SITE,
   }
   const trimmed = body.trimStart()
-  if (trimmed.startsWith("<")) {
-    return CHALLENGE.test(trimmed.slice(0, 200_000))
-      ? {
-          hasMore: false,
-          result: PageResult.Blocked({ reason: "Bayut answered with a bot challenge page" }),
-        }
-      : unrecognised("Bayut answered HTML instead of JSON")
-  }
+  if (trimmed.startsWith("<")) return fromHtml(trimmed, opts)
   const envelope = decodeEnvelope(body)
   if (Either.isLeft(envelope)) {
     return unrecognised(`unrecognised response: ${formatIssues(envelope.left).slice(0, 500)}`)
   }
-  const env = envelope.right
+  return fromEnvelope(envelope.right, opts)
+}
+
+/**
+ * One of Bayut's HTML pages: a search page (its `window.state` holds the Algolia answer), a
+ * listing page (the listing itself, with every photo and the agent's phone), or a bot wall.
+ */
+const fromHtml = (html: string, opts: BayutOptions): BayutPage => {
+  const state = bayutPageState(html)
+  if (state?._tag === "Search") {
+    const content = decodeContent(state.content)
+    if (Either.isRight(content)) return fromEnvelope(content.right, opts)
+  }
+  if (state?._tag === "Detail") {
+    const hit = decodeHit(state.hit)
+    if (Either.isLeft(hit))
+      return { hasMore: false, result: readsResult([invalidRead(state.hit, hit.left)]) }
+    const read = fromHit(hit.right, opts)
+    if (read._tag === "Candidate" && read.candidate.ok) {
+      const value = read.candidate.value as { agentPhone: string | null; photos: Array<string> }
+      const more: Read = {
+        _tag: "Candidate",
+        candidate: {
+          ...read.candidate,
+          value: {
+            ...value,
+            agentPhone: value.agentPhone ?? state.phone,
+            photos: state.photos.length > 0 ? state.photos : value.photos,
+          },
+        },
+      }
+      return { hasMore: false, result: readsResult([more]) }
+    }
+    return { hasMore: false, result: readsResult([read]) }
+  }
+  return CHALLENGE.test(html.slice(0, 200_000))
+    ? {
+        hasMore: false,
+        result: PageResult.Blocked({ reason: "Bayut answered with a bot challenge page" }),
+      }
+    : unrecognised(
+        state === null
+          ? "Bayut answered HTML instead of JSON, and not a search or listing page (no window.state)"
+          : "Bayut's page data (window.state) holds no search result",
+      )
+}
+
+const readsResult = (reads: ReadonlyArray<Read>): PageResult =>
+  validateCandidates(
+    reads.map((r) => (r._tag === "Candidate" ? r.candidate : { skip: r.reason, id: r.id })),
+  )
+
+const fromEnvelope = (env: typeof Envelope.Type, opts: BayutOptions): BayutPage => {
   const algolia = "hits" in env ? env : "count" in env ? null : env.results[0]
   let reads: Array<Read>
   let hasMore: boolean
@@ -367,9 +406,11 @@ export const parseBayutResponse = (
   } else {
     return { hasMore: false, result: PageResult.Empty() }
   }
-  const candidates = reads.flatMap((r) => (r._tag === "Candidate" ? [r.candidate] : []))
-  const skipped = reads.length - candidates.length
-  return { hasMore, result: validateCandidates(candidates, skipped) }
+  return {
+    hasMore,
+    result: readsResult(reads),
+    ...(algolia === null ? {} : { pages: algolia.nbPages }),
+  }
 }
 
 const invalidRead = (raw: unknown, error: ParseResult.ParseError): Read => ({
@@ -384,21 +425,14 @@ const rawId = (raw: unknown): string | null => {
   return typeof id === "string" || typeof id === "number" ? String(id) : null
 }
 
-/** The agent's phone from a listing's HTML page (`tel:` links), parsed with happy-dom. */
-export const parseBayutDetailPhone = (html: string): Effect.Effect<string | null> => {
-  const page = cut(html, { keep: ['a[href^="tel:"]'] })
-  if (page.kept === 0) return Effect.succeed(null)
-  return withDocument(page.html, (document) => {
-    for (const link of document.querySelectorAll('a[href^="tel:"]')) {
-      const number = cleanText(decodeURIComponent(link.getAttribute("href") ?? "").slice(4))
-      if (number !== null && /\d{5,}/.test(number.replace(/\D/g, ""))) return number
-    }
-    return null
-  })
-}
-
 // ---------------------------------------------------------------------------------------------
 // The crawl
+
+/** Where Bayut's HTML search lives: `path` under the site (`/to-rent/property/dubai/`). */
+export interface BayutHtmlSearch {
+  readonly path: string
+  readonly maxPages: number
+}
 
 export interface BayutConfig {
   readonly id: string
@@ -419,230 +453,15 @@ export interface BayutConfig {
   /** Fetch the HTML page of new listings that have no phone in the API. */
   readonly detailPages: boolean
   readonly detailConcurrency: number
+  /**
+   * The fallback when the API answers with a block: Bayut's own HTML search pages (their page
+   * data holds the same hits). Absent = a block stays a block.
+   */
+  readonly htmlSearch?: BayutHtmlSearch | undefined
   /** Listings asked for per API request by the price watch (`recheck`); default 50. */
   readonly watchBatchSize?: number
   readonly fetch: FetchOptions
 }
-
-const DEFAULT_WATCH_BATCH = 50
-
-/** The Algolia query for one page: rentals created after `after` (epoch seconds), newest first. */
-export const bayutQuery = (config: BayutConfig, page: number, after: number) => {
-  const params = new URLSearchParams({
-    query: "",
-    hitsPerPage: String(config.hitsPerPage),
-    page: String(page),
-    filters: 'purpose:"for-rent"',
-    numericFilters: `createdAt>${after}`,
-  })
-  return JSON.stringify({ requests: [{ indexName: config.index, params: params.toString() }] })
-}
-
-/** A value in an Algolia filter expression: always quoted, quotes and backslashes escaped. */
-const filterValue = (value: string) => `"${value.replace(/["\\]/g, "\\$&")}"`
-
-/**
- * The Algolia query for the listings with these external ids (the price watch): one page large
- * enough to hold them all, whatever their purpose (a hit that is no longer a rental is then
- * skipped by the parser, and the listing counts as gone).
- */
-export const bayutIdsQuery = (config: BayutConfig, externalIds: ReadonlyArray<string>) => {
-  const params = new URLSearchParams({
-    query: "",
-    hitsPerPage: String(Math.max(1, externalIds.length)),
-    page: "0",
-    filters: externalIds.map((id) => `externalID:${filterValue(id)}`).join(" OR "),
-  })
-  return JSON.stringify({ requests: [{ indexName: config.index, params: params.toString() }] })
-}
-
-/** A POST to the Algolia multi-query endpoint. */
-const algoliaRequest = (config: BayutConfig, body: string) => ({
-  url: `${config.apiUrl}/1/indexes/*/queries`,
-  method: "POST" as const,
-  headers: {
-    "content-type": "application/json",
-    "x-algolia-application-id": config.appId,
-    "x-algolia-api-key": Redacted.value(config.apiKey),
-  },
-  body,
-})
-
-const crawlBayut =
-  (config: BayutConfig) =>
-  (context: CrawlContext): Effect.Effect<Crawl, DatabaseError, Fetcher> =>
-    Effect.gen(function* () {
-      const fetcher = yield* Fetcher
-      const acc = new CrawlAccumulator()
-      const cursor = context.cursor === null ? null : Number(context.cursor)
-      const after =
-        cursor !== null && Number.isFinite(cursor)
-          ? Math.floor(cursor - Duration.toSeconds(config.overlap))
-          : Math.floor((context.now - Duration.toMillis(config.initialLookback)) / 1000)
-      let complete = false
-      for (let page = 0; page < config.maxPages; page++) {
-        // Under `fetch: browser | auto` the POST runs inside a page of the site (its session).
-        const fetched = yield* Effect.either(
-          fetcher.fetchPage(
-            algoliaRequest(config, bayutQuery(config, page, after)),
-            config.fetch,
-            (response) =>
-              Effect.sync(() =>
-                parseBayutResponse(response.body, {
-                  source: config.id,
-                  market: config.market,
-                  siteUrl: config.siteUrl,
-                }),
-              ),
-            (parsed) => isWallPage(parsed.result),
-          ),
-        )
-        if (fetched._tag === "Left") {
-          const e = fetched.left
-          return acc.result(e.reason === "Blocked" ? "blocked" : "failed", {
-            error: `${e.message} (${e.url})`,
-          })
-        }
-        acc.pages++
-        yield* Metric.increment(ParserMetrics.pages(config.id))
-        const parsed = fetched.right.page
-        if (parsed.result._tag === "Blocked") {
-          return acc.result("blocked", { error: parsed.result.reason })
-        }
-        if (parsed.unrecognised !== undefined) {
-          // Not the end of the results, just an answer we cannot read (a proxy's page, a body
-          // cut short): the run fails and the cursor stays, so the next run reads it again.
-          return acc.result("failed", { error: `page ${page}: ${parsed.unrecognised}` })
-        }
-        if (parsed.result._tag === "Empty") {
-          acc.empty++
-          complete = true
-          break
-        }
-        acc.add(parsed.result)
-        if (!parsed.hasMore) {
-          complete = true
-          break
-        }
-      }
-      if (!complete) {
-        acc.errors++
-        yield* Effect.logWarning(
-          `more than ${config.maxPages} pages of new listings; the cursor stays until a run reads them all (raise BAYUT_MAX_PAGES)`,
-        )
-      }
-      if (config.detailPages) yield* addPhones(config, acc, context)
-      const listings = [...acc.listings.values()]
-      const newest = listings.reduce(
-        (max, l) =>
-          Math.max(max, l.postedAt === null ? 0 : Math.floor(l.postedAt.getTime() / 1000)),
-        cursor ?? 0,
-      )
-      const nextCursor = complete && listings.length > 0 ? String(newest) : undefined
-      return acc.result(acc.listings.size === 0 && acc.empty > 0 ? "empty" : "ok", {
-        cursor: nextCursor,
-      })
-    })
-
-/** Fills in the agent phone of new listings that lack it, from their HTML pages; best effort. */
-const addPhones = (config: BayutConfig, acc: CrawlAccumulator, context: CrawlContext) =>
-  Effect.gen(function* () {
-    const missing = [...acc.listings.values()].filter((l) => l.agentPhone === null)
-    if (missing.length === 0) return
-    const known = yield* context.knownIds(missing.map((l) => l.externalId))
-    const fetcher = yield* Fetcher
-    yield* Effect.forEach(
-      missing.filter((l) => !known.has(l.externalId)),
-      (listing) =>
-        fetcher.fetch({ url: listing.url }, config.fetch).pipe(
-          Effect.flatMap((response) => parseBayutDetailPhone(response.body)),
-          Effect.tap((phone) =>
-            Option.match(Option.fromNullable(phone), {
-              onNone: () => Effect.void,
-              onSome: (agentPhone) =>
-                Effect.sync(() => acc.listings.set(listing.externalId, { ...listing, agentPhone })),
-            }),
-          ),
-          Effect.catchAll((error) =>
-            Effect.sync(() => {
-              acc.errors++
-            }).pipe(
-              Effect.zipRight(
-                Effect.logWarning(`detail page of ${listing.externalId} failed: ${error.message}`),
-              ),
-            ),
-          ),
-        ),
-      { concurrency: config.detailConcurrency, discard: true },
-    )
-  })
-
-/**
- * The price watch's read: asks Algolia for the given listings by `externalID`, in batches of
- * `watchBatchSize`, one request after another (the Fetcher's politeness, retries and block
- * handling apply). Stops at the first blocked or failed request; what the earlier requests read
- * is kept, and only the ids of answered requests are `answered`.
- */
-const recheckBayut =
-  (config: BayutConfig) =>
-  (externalIds: ReadonlyArray<string>): Effect.Effect<Recheck, never, Fetcher> =>
-    Effect.gen(function* () {
-      const fetcher = yield* Fetcher
-      const size = config.watchBatchSize ?? DEFAULT_WATCH_BATCH
-      const found = new Map<string, Listing>()
-      const answered: Array<string> = []
-      const invalid: Array<CrawlInvalid> = []
-      let requests = 0
-      let errors = 0
-      const result = (outcome: Recheck["outcome"], error?: string): Recheck => ({
-        outcome,
-        requests,
-        listings: [...found.values()],
-        answered,
-        invalid,
-        errors,
-        ...(error === undefined ? {} : { error }),
-      })
-      for (let start = 0; start < externalIds.length; start += size) {
-        const batch = externalIds.slice(start, start + size)
-        const response = yield* Effect.either(
-          fetcher.fetch(algoliaRequest(config, bayutIdsQuery(config, batch)), config.fetch),
-        )
-        if (response._tag === "Left") {
-          const e = response.left
-          return result(e.reason === "Blocked" ? "blocked" : "failed", `${e.message} (${e.url})`)
-        }
-        requests++
-        const parsed = parseBayutResponse(response.right.body, {
-          source: config.id,
-          market: config.market,
-          siteUrl: config.siteUrl,
-        })
-        if (parsed.result._tag === "Blocked") return result("blocked", parsed.result.reason)
-        if (parsed.unrecognised !== undefined) {
-          return result("failed", `request ${requests}: ${parsed.unrecognised}`)
-        }
-        const asked = new Set(batch)
-        if (parsed.result._tag === "Listings") {
-          for (const listing of parsed.result.listings) {
-            if (asked.has(listing.externalId)) found.set(listing.externalId, listing)
-          }
-          for (const card of parsed.result.invalid) invalid.push({ ...card, page: requests })
-        }
-        if (parsed.hasMore) {
-          // More hits than ids asked: the page may have left some of them out, so only those
-          // it holds count as answered (none is taken as gone).
-          errors++
-          answered.push(...batch.filter((id) => found.has(id)))
-          yield* Effect.logWarning(
-            `an id query for ${batch.length} listings has more than one page of hits`,
-          )
-        } else {
-          answered.push(...batch)
-        }
-      }
-      return result("ok")
-    })
 
 /** The Bayut source (Dubai rentals) over its Algolia search API. */
 export const bayutSource = (config: BayutConfig): Source => ({

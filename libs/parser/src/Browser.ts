@@ -46,6 +46,8 @@ export interface BrowserRequest {
   readonly waitFor: ReadonlyArray<string>
   /** A non-GET request runs as `fetch()` inside a page of this URL (the site's session). */
   readonly siteUrl?: string | undefined
+  /** The answer is data, not a page: fetched from inside a page of `siteUrl` even for a GET. */
+  readonly asData?: boolean | undefined
   /** For the whole load: navigation, rendering and reading the page. */
   readonly timeout: Duration.Duration
   readonly acceptLanguage: string

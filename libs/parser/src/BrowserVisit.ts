@@ -22,6 +22,7 @@ export interface VisitRequest {
   readonly body?: string | undefined
   readonly waitFor: ReadonlyArray<string>
   readonly siteUrl?: string | undefined
+  readonly asData?: boolean | undefined
   readonly timeout: Duration.Duration
   readonly acceptLanguage: string
   readonly proxy: Option.Option<Redacted.Redacted<string>>
@@ -133,7 +134,7 @@ export const visit = async (
   })
 
   let visited: Omit<Visited, "session">
-  if (request.method === "GET") {
+  if (request.method === "GET" && request.asData !== true) {
     const first = await page.goto(request.url, {
       waitUntil: request.waitFor.length === 0 ? "load" : "domcontentloaded",
       timeout: remaining(),
@@ -165,7 +166,7 @@ export const visit = async (
         const res = await fetch(req.url, {
           method: req.method,
           headers: req.headers,
-          ...(req.body === null ? {} : { body: req.body }),
+          ...(req.body === null || req.method === "GET" ? {} : { body: req.body }),
           credentials: "include",
         })
         return {

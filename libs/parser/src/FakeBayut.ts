@@ -78,7 +78,9 @@ export const bayutHit = (l: FakeBayutListing) => ({
  * For tests and benchmarks: Bayut's Algolia search API and listing pages on a local port. It
  * answers `POST /1/indexes/* /queries` like Algolia (rentals filter, `createdAt>N`, an
  * `externalID:"…" OR …` filter, newest first, paged) from `listings`, and
- * `GET /property/details-<id>.html` with a page holding the listing's `detailPhone`. `override`
+ * `GET /property/details-<id>.html` with a page holding the listing's `detailPhone`, and the HTML
+ * search `GET /to-rent/property/dubai/[page-N/]` (its `window.state` holds the rentals' hits,
+ * newest first, 24 a page, like the real page; `htmlSearchOverride` queues raw answers). `override`
  * queues raw answers (a 403, a 500, a challenge page) for the next API requests, `overridePage`
  * for the next requests of one page; `hold` keeps API requests waiting.
  */
@@ -98,6 +100,8 @@ export class FakeBayut {
       return override ?? this.answer(request.body)
     })
     this.site.otherwise((request) => {
+      const search = /^\/to-rent\/property\/dubai\/(?:page-(\d+)\/)?(?:\?|$)/.exec(request.path)
+      if (search !== null) return this.searchPage(Number(search[1] ?? "1") - 1)
       const match = /^\/property\/details-(\w+)\.html/.exec(request.path)
       const listing = this.listings.find((l) => l.id === match?.[1])
       if (listing === undefined) return { status: 404, body: "<html><body>Not found</body></html>" }
@@ -155,6 +159,43 @@ export class FakeBayut {
   /** The next requests for page `page` (0-based) get these answers, in order. */
   overridePage(page: number, ...responses: ReadonlyArray<FixtureResponse>): void {
     this.pageOverrides.set(page, [...(this.pageOverrides.get(page) ?? []), ...responses])
+  }
+
+  /** Raw answers for the next HTML search page requests (a challenge page, a 500). */
+  readonly htmlSearchOverrides: Array<FixtureResponse> = []
+
+  /** HTML search page requests so far. */
+  get htmlSearchRequests(): number {
+    return this.site.requests.filter((r) => r.path.startsWith("/to-rent/property/dubai/")).length
+  }
+
+  private searchPage(page: number): FixtureResponse {
+    const override = this.htmlSearchOverrides.shift()
+    if (override !== undefined) return override
+    const perPage = 24
+    const rentals = this.listings
+      .filter((l) => (l.purpose ?? "for-rent") === "for-rent")
+      .sort((a, b) => b.createdAt - a.createdAt)
+    const hits = rentals.slice(page * perPage, (page + 1) * perPage).map(bayutHit)
+    const state = {
+      idle: true,
+      algolia: {
+        appId: "FAKEAPPID",
+        apiKey: "REDACTED",
+        indexName: "bayut-production-ads-en",
+        content: {
+          hits,
+          nbHits: rentals.length,
+          nbPages: Math.ceil(rentals.length / perPage),
+          hitsPerPage: perPage,
+        },
+      },
+      property: { data: null },
+    }
+    // Like the real page: the state is a script assignment near the end of the body.
+    return {
+      body: `<!DOCTYPE html><html><head><title>Properties for rent in Dubai</title></head><body><div id="body">${hits.map((h) => `<article aria-label="Listing">${h.title}</article>`).join("")}</div><script>window.state = ${JSON.stringify(state)};\nwindow.webpackBundles = {};</script></body></html>`,
+    }
   }
 
   private answer(body: string): FixtureResponse {

@@ -45,6 +45,7 @@ export const makeFetchRoutes = (deps: {
           headers: request.headers ?? {},
           body: request.body,
           waitFor: options.render?.waitFor ?? [],
+          asData: options.render?.asData === true,
           siteUrl: options.siteUrl,
           timeout: options.timeout,
           acceptLanguage: options.acceptLanguage,

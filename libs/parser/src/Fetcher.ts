@@ -58,6 +58,11 @@ export interface FetchOptions {
  */
 export interface RenderSpec {
   readonly waitFor: ReadonlyArray<string>
+  /**
+   * The answer is data (a JSON endpoint), not a page: the browser fetches it from inside a page
+   * of the site (`siteUrl`), as it does for requests that are not GETs.
+   */
+  readonly asData?: boolean | undefined
 }
 
 /**

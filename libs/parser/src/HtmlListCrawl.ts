@@ -1,7 +1,14 @@
 import type { DatabaseError } from "@flatwatch/db/Database"
 import { Effect, Metric } from "effect"
-import { Fetcher, type FetchOptions, isWallPage, type RenderSpec } from "./Fetcher.ts"
+import {
+  Fetcher,
+  type FetchOptions,
+  type FetchRequest,
+  isWallPage,
+  type RenderSpec,
+} from "./Fetcher.ts"
 import type { CutPlan } from "./HtmlDocument.ts"
+import type { HtmlSourceConfig } from "./HtmlSourceConfig.ts"
 import type { PageResult } from "./Listing.ts"
 import { ParserMetrics } from "./ParserMetrics.ts"
 import { type Crawl, CrawlAccumulator, type CrawlContext } from "./Source.ts"
@@ -20,10 +27,16 @@ export interface Pagination {
  * The URL of page `n` (0-based) of a search: the `{page}` slot filled, else the page parameter
  * set (the first page keeps the URL as given), else the URL itself for the first page only.
  */
-export const pageUrl = (template: string, n: number, pagination: Pagination): string | null => {
+export const pageUrl = (
+  template: string,
+  n: number,
+  pagination: Pagination,
+  /** The page number goes elsewhere (a POST body): the URL stays as it is. */
+  pagedElsewhere = false,
+): string | null => {
   const number = pagination.first + n
   if (template.includes("{page}")) return template.replaceAll("{page}", String(number))
-  if (n === 0) return template
+  if (n === 0 || pagedElsewhere) return template
   if (pagination.param === undefined) return null
   const url = new URL(template)
   url.searchParams.set(pagination.param, String(number))
@@ -53,6 +66,23 @@ export const renderSpecFor = (plan: CutPlan, card: string): RenderSpec => ({
   ],
 })
 
+/**
+ * What the browser waits for on a page of a config-driven source: a card (inside `list`, when
+ * given) or an empty-results marker; a JSON source's `<script>`; for a JSON endpoint
+ * (`"json": "response"`) the answer is data, fetched from inside a page of the site.
+ */
+export const renderSpecOfConfig = (config: HtmlSourceConfig): RenderSpec => {
+  if (config.json === "response") return { waitFor: [], asData: true }
+  if (config.json !== undefined) {
+    return { waitFor: "script" in config.json ? [config.json.script] : [] }
+  }
+  const card = config.card ?? "*"
+  const empty = config.empty.filter((m) => m.text === undefined).map((m) => m.selector)
+  return {
+    waitFor: [config.list === undefined ? card : `:is(${config.list}) :is(${card})`, ...empty],
+  }
+}
+
 export interface HtmlListSpec {
   readonly source: string
   /** Search URLs (absolute; may contain `{page}`). */
@@ -60,6 +90,35 @@ export interface HtmlListSpec {
   readonly pagination: Pagination
   readonly fetch: FetchOptions
   readonly parse: (body: string, pageUrl: string) => Effect.Effect<PageResult>
+  /** A JSON endpoint's request: method, headers, and a body where `{page}` is the page number. */
+  readonly request?:
+    | {
+        readonly method: "GET" | "POST"
+        readonly body?: string | undefined
+        readonly headers?: Readonly<Record<string, string>> | undefined
+      }
+    | undefined
+}
+
+/** The request for page `n` of a search (`null`: the search has no such page). */
+export const pageRequest = (
+  spec: HtmlListSpec,
+  template: string,
+  n: number,
+): FetchRequest | null => {
+  const body = spec.request?.body
+  const url = pageUrl(template, n, spec.pagination, body?.includes("{page}") === true)
+  if (url === null) return null
+  const request = spec.request
+  if (request === undefined) return { url }
+  return {
+    url,
+    method: request.method,
+    ...(request.headers === undefined ? {} : { headers: request.headers }),
+    ...(body === undefined
+      ? {}
+      : { body: body.replaceAll("{page}", String(spec.pagination.first + n)) }),
+  }
 }
 
 /**
@@ -92,13 +151,13 @@ export const crawlHtmlList =
       let sawListings = false
       for (const template of spec.urls) {
         for (let n = 0; n < spec.pagination.maxPages; n++) {
-          const url = pageUrl(template, n, spec.pagination)
-          if (url === null) break
+          const request = pageRequest(spec, template, n)
+          if (request === null) break
           // Plain HTTP or the browser, as the source's `fetch` mode says; the parser's verdict
           // on the page is what sends a `fetch: auto` source to the browser.
           const fetched = yield* Effect.either(
             fetcher.fetchPage(
-              { url },
+              request,
               spec.fetch,
               (response) => spec.parse(response.body, response.url),
               isWallPage,

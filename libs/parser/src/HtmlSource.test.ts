@@ -119,10 +119,142 @@ describe("config validation names the field", () => {
   })
 })
 
-describeShared("example configs on the real pages (no site-specific code)", () => {
-  test("DOM.RIA: 20 listings, the new-build promos left out", async () => {
+describe("the shipped configs on hand-written pages of another layout", () => {
+  test("DOM.RIA without the #catalogResults wrapper: rentals read, sale and daily skipped, the promo left out", async () => {
+    const config = await load("sources/domria.json")
+    const page = listings(
+      await parseWith(
+        config,
+        await ownFixture("html/domria_variant.html"),
+        "https://dom.ria.com/uk/arenda-kvartir/vinnica/",
+      ),
+    )
+    expect(page.listings.map((l) => l.externalId)).toEqual(["101", "103"])
+    expect(page.invalid).toEqual([])
+    expect(page.skippedReasons).toEqual({ "for sale": 1, "daily rent": 1 })
+    expect(page.listings[0]).toMatchObject({
+      url: "https://dom.ria.com/uk/realty-dolgosrochnaya-arenda-kvartira-vinnitsa-tsentr-101.html",
+      title: "Центр, Соборна вулиця, 2 кім. м. Вінниця",
+      price: 12000,
+      rooms: 2,
+      areaM2: 61.5,
+      photos: ["https://cdn.riastatic.com/photos/dom/101-300x200.webp"],
+      postedAt: new Date("2024-05-02"),
+    })
+    expect(page.listings[1]).toMatchObject({ price: 8500, rooms: 1, areaM2: 36 })
+  })
+
+  test("Kleinanzeigen without #srchrslt-adtable: the TOP ad read, the flat for sale skipped", async () => {
+    const config = await load("sources/kleinanzeigen.json")
+    const page = listings(
+      await parseWith(config, await ownFixture("html/kleinanzeigen_variant.html")),
+    )
+    expect(page.listings.map((l) => l.externalId)).toEqual(["5100000001", "5100000003"])
+    expect(page.skippedReasons).toEqual({ "not a rental category (196)": 1 })
+    expect(page.listings[0]).toMatchObject({
+      url: "https://www.kleinanzeigen.de/s-anzeige/helle-2-zimmer-wohnung-mit-balkon/5100000001-203-2100",
+      price: 1150,
+      rooms: 2,
+      areaM2: 64.5,
+      address: "40211 Pempelfort",
+    })
+    expect(page.listings[1]).toMatchObject({ price: 780, rooms: 1, areaM2: 31 })
+  })
+})
+
+describe("per-card rules on HTML cards", () => {
+  const page = `<html><body><ul class="results">
+    <li class="card" data-id="1"><a href="/a/1">Flat one</a><span class="price">900 € pcm</span>
+      <img data-src="https://img.example.test/1_200x150.jpg"><span class="badge">Sponsored</span></li>
+    <li class="card" data-id="2"><a href="/a/2">Flat two</a><span class="price">10.800 € Yearly</span>
+      <img src="https://img.example.test/2_200x150.jpg"></li>
+    <li class="card" data-id="3"><a href="/a/3">Flat three</a><span class="price">250.000 € to sell</span></li>
+    <li class="card" data-id="4"><a href="/a/4">Flat four</a><span class="price">700 £ pcm</span></li>
+    <li class="card" data-id="5"><a href="/a/5">Flat five</a><span class="price">70 € a night</span></li>
+  </ul></body></html>`
+  const config = (extra: Record<string, unknown> = {}) => {
+    const result = parseHtmlSourceConfig(
+      {
+        id: "rules",
+        market: "testville",
+        currency: "EUR",
+        urls: ["https://flats.example.test/search"],
+        list: ".results",
+        card: ".card",
+        skip: [{ selector: ".badge", matches: "sponsored|promoted", reason: "promoted ({value})" }],
+        fields: {
+          id: { attr: "data-id" },
+          url: { selector: "a", attr: "href", type: "url" },
+          title: { selector: "a" },
+          price: { selector: ".price", regex: "([\\d.]+)", type: "number", decimal: "," },
+          rentPeriod: {
+            selector: ".price",
+            map: { pcm: "monthly", yearly: "yearly", sell: "skip" },
+          },
+          currency: { selector: ".price", map: { "£": "GBP", "€": "EUR" } },
+          photo: [
+            {
+              selector: "img",
+              attr: "data-src",
+              replace: { pattern: "_\\d+x\\d+", with: "_800x600" },
+            },
+            { selector: "img", attr: "src" },
+          ],
+          agencyName: { const: "Private" },
+        },
+        ...extra,
+      },
+      "rules.json",
+    )
+    if (Either.isLeft(result)) throw new Error(result.left.message)
+    return result.right
+  }
+
+  test("skip by text, period and currency per card from pattern maps, fallbacks, rewrites, constants", async () => {
+    const result = listings(await parseWith(config(), page))
+    expect(result.skipped).toBe(2)
+    expect(result.skippedReasons).toEqual({
+      "promoted (Sponsored)": 1,
+      'rent period "250.000 € to sell"': 1,
+    })
+    expect(result.listings.map((l) => [l.externalId, l.price, l.rentPeriod, l.currency])).toEqual([
+      ["2", 900, "yearly", "EUR"],
+      ["4", 700, "monthly", "GBP"],
+    ])
+    expect(result.listings[0]).toMatchObject({
+      photos: ["https://img.example.test/2_200x150.jpg"],
+      agencyName: "Private",
+    })
+    expect(result.invalid).toEqual([
+      { index: 4, id: "5", reason: 'unknown rent period "70 € a night"' },
+    ])
+  })
+
+  test("without the skip rule the promoted card is a listing, its photo rewritten", async () => {
+    const result = listings(await parseWith(config({ skip: [] }), page))
+    expect(result.listings[0]).toMatchObject({
+      externalId: "1",
+      photos: ["https://img.example.test/1_800x600.jpg"],
+    })
+  })
+})
+
+describeShared("the shipped configs on every saved page of their sites", () => {
+  test("DOM.RIA: the saved page is a sale search: 20 cards skipped as for sale, promos left out", async () => {
     const config = await load("sources/domria.json")
     const page = listings(await parseWith(config, await sharedFixture("domria/serp_page.html")))
+    expect(page.listings).toEqual([])
+    expect(page.invalid).toEqual([])
+    expect(page.skippedReasons).toEqual({ "for sale": 20 })
+  })
+
+  test("DOM.RIA: the same cards as rentals read every field", async () => {
+    const config = await load("sources/domria.json")
+    const html = (await sharedFixture("domria/serp_page.html")).replaceAll(
+      "prodaja",
+      "dolgosrochnaya-arenda",
+    )
+    const page = listings(await parseWith(config, html))
     expect(page.listings).toHaveLength(20)
     expect(page.invalid).toEqual([])
     for (const l of page.listings) {
@@ -143,17 +275,23 @@ describeShared("example configs on the real pages (no site-specific code)", () =
     })
   })
 
-  test("Kleinanzeigen: 27 listings with German number formats", async () => {
+  test("Kleinanzeigen: 27 cards: 13 flats to rent read, 14 of sale categories skipped", async () => {
     const config = await load("sources/kleinanzeigen.json")
     const page = listings(
       await parseWith(config, await sharedFixture("kleinanzeigen/serp_page.html")),
     )
-    expect(page.listings).toHaveLength(27)
+    expect(page.listings).toHaveLength(13)
     expect(page.invalid).toEqual([])
+    expect(page.skippedReasons).toEqual({
+      "not a rental category (196)": 12,
+      "not a rental category (208)": 1,
+      "not a rental category (402)": 1,
+    })
     for (const l of page.listings) {
       expect(l.url).toStartWith("https://www.kleinanzeigen.de/s-anzeige/")
       expect(l.url).toContain(l.externalId)
       expect(l.price).toBeGreaterThan(0)
+      expect(l.price).toBeLessThan(5000)
     }
     expect(page.listings[0]).toMatchObject({
       externalId: "3323958001",
@@ -165,7 +303,7 @@ describeShared("example configs on the real pages (no site-specific code)", () =
       neighbourhood: "Flingern Nord",
     })
     for (const l of page.listings) expect(l.address).toContain(` ${l.neighbourhood} (`)
-    // "285.000 € (old price 319.000 €)": the current price.
-    expect(page.listings.find((l) => l.externalId === "3464838648")?.price).toBe(285000)
+    // "285.000 € (old price 319.000 €)" is a flat for sale (category 196): skipped, not a rental.
+    expect(page.listings.find((l) => l.externalId === "3464838648")).toBeUndefined()
   })
 })

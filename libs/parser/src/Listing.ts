@@ -82,6 +82,8 @@ export type PageResult = Data.TaggedEnum<{
     readonly invalid: ReadonlyArray<InvalidCard>
     /** Cards deliberately left out (sale ads on a rentals source, offices): not errors. */
     readonly skipped: number
+    /** Why they were left out: reason -> how many cards (absent when the adapter gives none). */
+    readonly skippedReasons?: Readonly<Record<string, number>>
   }
   Empty: {}
   Blocked: { readonly reason: string }
@@ -113,18 +115,32 @@ export type Candidate =
   | { readonly ok: true; readonly id: string | null; readonly value: unknown }
   | { readonly ok: false; readonly id: string | null; readonly reason: string }
 
+/** A card left out on purpose (a sale ad on a rentals source, a project), and why. */
+export interface SkippedCard {
+  readonly skip: string
+  readonly id: string | null
+}
+
 /**
  * Validates every candidate with the `Listing` schema. Invalid ones are reported with the
- * failing fields; a card repeated on the page (same id) is kept once.
+ * failing fields; a card repeated on the page (same id) is kept once. Skipped cards are counted
+ * by reason (plus `skipped` more counted by the caller without a reason).
  */
 export const validateCandidates = (
-  candidates: ReadonlyArray<Candidate>,
+  candidates: ReadonlyArray<Candidate | SkippedCard>,
   skipped = 0,
 ): PageResult => {
   const listings: Array<Listing> = []
   const invalid: Array<InvalidCard> = []
   const seen = new Set<string>()
+  const reasons: Record<string, number> = {}
+  let skips = 0
   candidates.forEach((candidate, index) => {
+    if ("skip" in candidate) {
+      skips++
+      reasons[candidate.skip] = (reasons[candidate.skip] ?? 0) + 1
+      return
+    }
     if (!candidate.ok) {
       invalid.push({ index, id: candidate.id, reason: candidate.reason })
       return
@@ -138,7 +154,12 @@ export const validateCandidates = (
     seen.add(decoded.right.externalId)
     listings.push(decoded.right)
   })
-  return PageResult.Listings({ listings, invalid, skipped })
+  return PageResult.Listings({
+    listings,
+    invalid,
+    skipped: skipped + skips,
+    ...(skips > 0 ? { skippedReasons: reasons } : {}),
+  })
 }
 
 /** Collapses runs of whitespace (including non-breaking spaces) and trims. */

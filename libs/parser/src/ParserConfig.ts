@@ -230,6 +230,11 @@ const bayut = (s: Shared, markets: MarketSet) =>
       priceWatchCron: cronPattern("BAYUT_PRICE_WATCH_CRON").pipe(Config.withDefault("25 * * * *")),
       priceWatchBatch: int("BAYUT_PRICE_WATCH_BATCH", 1, 1000, 50),
       priceWatchMaxBatches: int("BAYUT_PRICE_WATCH_MAX_BATCHES", 1, 1000, 20),
+      htmlFallback: Config.boolean("BAYUT_HTML_FALLBACK").pipe(Config.withDefault(true)),
+      htmlSearchPath: Config.nonEmptyString("BAYUT_HTML_SEARCH_PATH").pipe(
+        Config.withDefault("/to-rent/property/dubai/"),
+      ),
+      htmlMaxPages: int("BAYUT_HTML_MAX_PAGES", 1, 50, 3),
     })
     yield* knownMarket(markets, "BAYUT_MARKET", c.market)
     const source = bayutSource({
@@ -247,6 +252,7 @@ const bayut = (s: Shared, markets: MarketSet) =>
       detailPages: c.detailPages,
       detailConcurrency: c.detailConcurrency,
       watchBatchSize: c.priceWatchBatch,
+      htmlSearch: c.htmlFallback ? { path: c.htmlSearchPath, maxPages: c.htmlMaxPages } : undefined,
       fetch: fetchOptions(s, "bayut", { ...c.fetch, siteUrl: c.siteUrl }),
     })
     // Zero new listings for an hour is normal at night with a cursor: a higher default than

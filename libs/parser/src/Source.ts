@@ -41,6 +41,8 @@ export interface Crawl {
   readonly error?: string
   /** Non-fatal errors (a detail page that failed, a page cut short). */
   readonly errors: number
+  /** How the run read the source when not its usual way (a fallback); kept in source_state. */
+  readonly via?: string
 }
 
 /**
@@ -101,7 +103,11 @@ export class CrawlAccumulator {
 
   result(
     outcome: CrawlOutcome,
-    extra: { readonly cursor?: string | undefined; readonly error?: string | undefined } = {},
+    extra: {
+      readonly cursor?: string | undefined
+      readonly error?: string | undefined
+      readonly via?: string | undefined
+    } = {},
   ): Crawl {
     return {
       outcome,
@@ -112,6 +118,7 @@ export class CrawlAccumulator {
       errors: this.errors,
       ...(extra.cursor === undefined ? {} : { cursor: extra.cursor }),
       ...(extra.error === undefined ? {} : { error: extra.error }),
+      ...(extra.via === undefined ? {} : { via: extra.via }),
     }
   }
 }

@@ -160,6 +160,7 @@ const runLocked = (source: Source, settings: RunSettings) =>
               consecutiveEmpty: health.consecutiveEmpty,
               blockedUntil: health.blockedUntil,
               lastRunAt: startedAt,
+              via: crawl.via ?? null,
               ...(succeeded
                 ? { lastSuccessAt: finishedAt, lastError: null }
                 : { lastError: crawl.error ?? null }),
