@@ -2,7 +2,7 @@ import { Effect } from "effect"
 import type { Element } from "happy-dom"
 import type { FetchOptions } from "./Fetcher.ts"
 import { type CutPlan, cut, withDocument } from "./HtmlDocument.ts"
-import { crawlHtmlList, rebase } from "./HtmlListCrawl.ts"
+import { crawlHtmlList, rebase, renderSpecFor } from "./HtmlListCrawl.ts"
 import {
   type Candidate,
   cleanText,
@@ -231,7 +231,7 @@ export const avitoSource = (config: AvitoConfig): Source => {
       source: config.id,
       urls: config.urls.map((url) => rebase(url, config.baseUrl)),
       pagination: { param: "p", first: 1, maxPages: config.maxPages },
-      fetch: config.fetch,
+      fetch: { ...config.fetch, render: renderSpecFor(PLAN, CARD) },
       parse,
     }),
   }

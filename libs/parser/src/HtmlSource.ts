@@ -3,7 +3,7 @@ import type { Element } from "happy-dom"
 import { type CardAccess, compileCardReader, type Raw } from "./CardRules.ts"
 import type { FetchOptions } from "./Fetcher.ts"
 import { type CutPlan, cut, pruneFor, splitSelectorList, withDocument } from "./HtmlDocument.ts"
-import { crawlHtmlList, rebase } from "./HtmlListCrawl.ts"
+import { crawlHtmlList, rebase, renderSpecOfConfig } from "./HtmlListCrawl.ts"
 import type { Extractor, HtmlSourceConfig } from "./HtmlSourceConfig.ts"
 import { jsonPageParser } from "./JsonSource.ts"
 import { PageResult, unrecognisedPage, validateCandidates } from "./Listing.ts"
@@ -151,6 +151,7 @@ export const htmlSource = (config: HtmlSourceConfig, options: HtmlSourceOptions)
   const parse = htmlPageParser(config)
   const fetch: FetchOptions = {
     ...options.fetch,
+    render: renderSpecOfConfig(config),
     ...(config.acceptLanguage === undefined ? {} : { acceptLanguage: config.acceptLanguage }),
     ...(config.politenessSeconds === undefined
       ? {}
