@@ -3,7 +3,7 @@
  * test PostgreSQL and the fake Bot API over real HTTP.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
-import { existsSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, readFileSync, rmSync, symlinkSync } from "node:fs"
 import { join } from "node:path"
 import { makeTempDir } from "@flatwatch/db/EmbeddedPostgres"
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
@@ -212,6 +212,28 @@ describe("bad start-up", () => {
       2,
       "flatwatch: configuration error: HTML_SOURCES: /nonexistent/site.json: cannot be read",
     )
+  })
+
+  test('fetch: "browser" on a machine without Chromium: exit 2, one line naming the variable and how to install it', async () => {
+    // PATH holds only bun: no Chromium on it, and CHROMIUM_PATH is unset.
+    const bin = makeTempDir("fw-nochromium-")
+    symlinkSync(process.execPath, join(bin, "bun"))
+    try {
+      await expectOneLine(
+        {
+          ...baseEnv(),
+          PATH: bin,
+          CHROMIUM_PATH: undefined,
+          HTML_SOURCES: "libs/parser/sources/domria.json",
+          HTML_DOMRIA_FETCH: "browser",
+        },
+        ["--only", "parser"],
+        2,
+        'flatwatch: configuration error: HTML_DOMRIA_FETCH: "browser" needs Chromium: Chromium was not found on PATH (chromium, chromium-browser, google-chrome-stable, google-chrome) and CHROMIUM_PATH is not set; install Chromium from the system\'s packages (Debian/Ubuntu: apt-get install chromium) or set CHROMIUM_PATH to its executable',
+      )
+    } finally {
+      rmSync(bin, { recursive: true, force: true })
+    }
   })
 
   test("a bad market file names the file, the field and why, whichever component runs", async () => {

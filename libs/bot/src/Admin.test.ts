@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test"
 import { Database } from "@flatwatch/db/Database"
-import { deliveries, sourceRuns, sourceState, subscriptions, users } from "@flatwatch/db/schema"
+import {
+  browserSessions,
+  deliveries,
+  sourceRuns,
+  sourceState,
+  subscriptions,
+  users,
+} from "@flatwatch/db/schema"
 import type { RecordedCall } from "@flatwatch/telegram/FakeBotApi"
 import * as Html from "@flatwatch/telegram/Html"
 import { asc, eq } from "drizzle-orm"
@@ -187,6 +194,18 @@ test("/stats and /sources report what is in the database", async () => {
   expect(sources.text).toContain("<b>bayut</b>: blocked")
   expect(sources.text).toContain("(blocked), last success —")
   expect(sources.text).toContain("error: HTTP 403 &lt;captcha&gt;")
+  expect(sources.text).not.toContain("through the browser")
+  // A fetch: auto source that switched to the browser says so, and since when.
+  await h.query(
+    Database.query((db) =>
+      db
+        .insert(browserSessions)
+        .values({ source: "bayut", fetchVia: "browser", fetchViaSince: at }),
+    ),
+  )
+  expect((await admin.send("/sources")).text).toMatch(
+    /<b>bayut<\/b>: blocked\n.*\n {2}fetching through the browser since .+ \(plain requests blocked\)\n {2}error: /,
+  )
   expect(sources.text).not.toContain("read via")
 
   // The API blocked, the run read the HTML search page instead: /sources says so.

@@ -28,6 +28,8 @@ export interface SourceStatus {
   readonly lastSuccessAt: Date | null
   readonly lastError: string | null
   readonly lastOutcome: string | null
+  /** Set while a `fetch: auto` source reads through the browser: since when. */
+  readonly browserSince: Date | null
   /** How the last run read the source when not its usual way (a fallback), else null. */
   readonly via: string | null
 }
@@ -85,11 +87,14 @@ export class AdminQueries extends Effect.Service<AdminQueries>()("@flatwatch/bot
             last_error: string | null
             via: string | null
             outcome: string | null
+            browser_since: string | null
           }>
         >`
           select s.source, s.status::text as status, s.last_run_at, s.last_success_at, s.last_error,
-                 s.via, r.outcome::text as outcome
+                 s.via, r.outcome::text as outcome,
+                 case when b.fetch_via = 'browser' then b.fetch_via_since end as browser_since
           from source_state s
+          left join browser_sessions b on b.source = s.source
           left join lateral (
             -- The crawl's last outcome: price-watch runs do not speak for the source's health.
             select outcome from source_runs where source = s.source and kind = 'crawl'
@@ -106,6 +111,7 @@ export class AdminQueries extends Effect.Service<AdminQueries>()("@flatwatch/bot
           lastSuccessAt: toDate(r.last_success_at),
           lastError: r.last_error,
           lastOutcome: r.outcome,
+          browserSince: toDate(r.browser_since),
           via: r.via,
         }),
       )

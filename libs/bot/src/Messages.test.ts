@@ -73,6 +73,7 @@ const args: { readonly [K in FunctionKey]: Parameters<Messages[K]> } = {
         lastSuccess: "now",
         lastOutcome: "ok",
         error: null,
+        browserSince: "now",
         via: "html search page",
       },
     ],

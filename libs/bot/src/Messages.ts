@@ -222,6 +222,8 @@ export interface SourceLineText {
   readonly lastSuccess: string
   readonly lastOutcome: string
   readonly error: string | null
+  /** Since when a `fetch: auto` source reads its pages through the browser; null = plain HTTP. */
+  readonly browserSince: string | null
   /** How the last run read the source when not its usual way (a fallback). */
   readonly via: string | null
 }

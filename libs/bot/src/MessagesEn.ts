@@ -252,6 +252,9 @@ export const en: Messages = {
       .map(
         (l) =>
           `<b>${esc(l.source)}</b>: ${esc(l.status)}\n  last run ${l.lastRun} (${esc(l.lastOutcome)}), last success ${l.lastSuccess}` +
+          (l.browserSince === null
+            ? ""
+            : `\n  fetching through the browser since ${l.browserSince} (plain requests blocked)`) +
           (l.error === null ? "" : `\n  error: ${esc(l.error)}`) +
           (l.via === null ? "" : `\n  read via: ${esc(l.via)}`),
       )

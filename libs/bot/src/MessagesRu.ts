@@ -262,6 +262,9 @@ export const ru: Messages = {
       .map(
         (l) =>
           `<b>${esc(l.source)}</b>: ${esc(l.status)}\n  последний запуск ${l.lastRun} (${esc(l.lastOutcome)}), последний успех ${l.lastSuccess}` +
+          (l.browserSince === null
+            ? ""
+            : `\n  читается через браузер с ${l.browserSince} (обычные запросы блокируются)`) +
           (l.error === null ? "" : `\n  ошибка: ${esc(l.error)}`) +
           (l.via === null ? "" : `\n  читается через: ${esc(l.via)}`),
       )

@@ -34,6 +34,7 @@ describe("schema and migrations", () => {
     )
     expect(tables.map((t) => t.table_name)).toEqual([
       "bot_sessions",
+      "browser_sessions",
       "deliveries",
       "filters",
       "listing_prices",

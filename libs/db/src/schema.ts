@@ -319,3 +319,20 @@ export const botSessions = pgTable("bot_sessions", {
   value: jsonb("value").notNull(),
   updatedAt: timestamptz("updated_at").notNull().defaultNow(),
 })
+
+/**
+ * A source's headless-browser session (`fetch: browser | auto`), so a challenge solved once
+ * serves later runs and restarts: its cookies and the local storage of each origin it visited.
+ * `fetchVia` is what an `auto` source fetches with now (`http` or `browser`), for the admin's
+ * `/sources` and the one notice per switch.
+ */
+export const browserSessions = pgTable("browser_sessions", {
+  source: text("source").primaryKey(),
+  /** Cookies as the browser reports them (name, value, domain, path, expires, ...). */
+  cookies: jsonb("cookies").notNull().default([]),
+  /** `{ "<origin>": { "<key>": "<value>" } }`. */
+  localStorage: jsonb("local_storage").notNull().default({}),
+  fetchVia: text("fetch_via").notNull().default("http"),
+  fetchViaSince: timestamptz("fetch_via_since"),
+  updatedAt: timestamptz("updated_at").notNull().defaultNow(),
+})

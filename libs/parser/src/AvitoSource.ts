@@ -3,7 +3,7 @@ import type { Element } from "happy-dom"
 import { wallPage } from "./BotWall.ts"
 import type { FetchOptions } from "./Fetcher.ts"
 import { type CutPlan, cut, withDocument } from "./HtmlDocument.ts"
-import { crawlHtmlList, rebase } from "./HtmlListCrawl.ts"
+import { crawlHtmlList, rebase, renderSpecFor } from "./HtmlListCrawl.ts"
 import {
   type Candidate,
   cleanText,
@@ -235,7 +235,7 @@ export const avitoSource = (config: AvitoConfig): Source => {
       source: config.id,
       urls: config.urls.map((url) => rebase(url, config.baseUrl)),
       pagination: { param: "p", first: 1, maxPages: config.maxPages },
-      fetch: config.fetch,
+      fetch: { ...config.fetch, render: renderSpecFor(PLAN, CARD) },
       parse,
     }),
   }

@@ -2,7 +2,7 @@ import type { DatabaseError } from "@flatwatch/db/Database"
 import { Duration, Effect, Metric, Option, Redacted } from "effect"
 import { parseBayutDetail } from "./BayutPage.ts"
 import { type BayutConfig, type BayutHtmlSearch, parseBayutResponse } from "./BayutSource.ts"
-import { Fetcher } from "./Fetcher.ts"
+import { Fetcher, isWallPage } from "./Fetcher.ts"
 import type { Listing } from "./Listing.ts"
 import { ParserMetrics } from "./ParserMetrics.ts"
 import {
@@ -77,11 +77,17 @@ export const crawlBayut =
       let complete = false
       let blocked: string | null = null
       for (let page = 0; page < config.maxPages; page++) {
-        const response = yield* Effect.either(
-          fetcher.fetch(algoliaRequest(config, bayutQuery(config, page, after)), config.fetch),
+        // Under `fetch: browser | auto` the POST runs inside a page of the site (its session).
+        const fetched = yield* Effect.either(
+          fetcher.fetchPage(
+            algoliaRequest(config, bayutQuery(config, page, after)),
+            config.fetch,
+            (response) => Effect.sync(() => parseBayutResponse(response.body, options(config))),
+            (parsed) => isWallPage(parsed.result),
+          ),
         )
-        if (response._tag === "Left") {
-          const e = response.left
+        if (fetched._tag === "Left") {
+          const e = fetched.left
           if (e.reason === "Blocked") {
             blocked = `${e.message} (${e.url})`
             break
@@ -90,7 +96,7 @@ export const crawlBayut =
         }
         acc.pages++
         yield* Metric.increment(ParserMetrics.pages(config.id))
-        const parsed = parseBayutResponse(response.right.body, options(config))
+        const parsed = fetched.right.page
         if (parsed.result._tag === "Blocked") {
           blocked = parsed.result.reason
           break

@@ -10,7 +10,11 @@ import {
   Redacted,
   Ref,
 } from "effect"
-import { describeWall, detectWall, type Wall } from "./BotWall.ts"
+import { describeWall, detectWall } from "./BotWall.ts"
+import { Browser } from "./Browser.ts"
+import { describeUrl, FetchError } from "./FetchError.ts"
+import type { FetchMode } from "./FetchMode.ts"
+import { makeFetchRoutes } from "./FetchRoutes.ts"
 import { ParserMetrics } from "./ParserMetrics.ts"
 
 /** A browser's User-Agent: some sites answer a bare HTTP client with a block page. */
@@ -37,6 +41,44 @@ export interface FetchOptions {
   readonly proxy: Option.Option<Redacted.Redacted<string>>
   /** Responses longer than this many bytes are cut off and fail with `TooLarge`. */
   readonly maxBytes: number
+  /** `http` (the default), `browser` or `auto`: see `FetchMode`. */
+  readonly mode?: FetchMode | undefined
+  /** What the browser waits for before it takes a page (`browser` and `auto` only). */
+  readonly render?: RenderSpec | undefined
+  /**
+   * A page of the site in whose session the browser sends requests that are not page loads (a
+   * JSON API's POST); default: the request URL's origin.
+   */
+  readonly siteUrl?: string | undefined
+}
+
+/**
+ * When a page loaded in the browser counts as rendered: once any of `waitFor` (CSS selectors:
+ * the result list, an empty-results marker) matches, within the fetch timeout. A page that
+ * never shows one is a timeout, or blocked when the parser calls it a wall.
+ */
+export interface RenderSpec {
+  readonly waitFor: ReadonlyArray<string>
+  /**
+   * The answer is data (a JSON endpoint), not a page: the browser fetches it from inside a page
+   * of the site (`siteUrl`), as it does for requests that are not GETs.
+   */
+  readonly asData?: boolean | undefined
+}
+
+/**
+ * THE wall check of `fetch: auto` on a parsed page (a page behind it makes an `auto` source
+ * switch to the browser): the parser's `Blocked`, which every parser gives for the common bot
+ * walls (`BotWall.wallPage`) as well as for its site's own block markers. A plain answer that is
+ * a wall by status, headers or body (`detectWall`) already fails in the Fetcher as `Blocked`,
+ * which sends an `auto` source to the browser too.
+ */
+export const isWallPage = (page: { readonly _tag: string }): boolean => page._tag === "Blocked"
+
+/** A fetched page and what the source's parser made of it. */
+export interface FetchedPage<A> {
+  readonly response: FetchResponse
+  readonly page: A
 }
 
 export const defaultFetchOptions = (source: string): FetchOptions => ({
@@ -67,31 +109,7 @@ export interface FetchResponse {
   readonly body: string
 }
 
-/**
- * A request that did not produce a usable page. `Blocked`: the site refused us (401, 403, a 429
- * that does not go away, or a bot wall whatever the status, see `BotWall`): the source backs off. `Status`: another non-2xx answer (after
- * retries for 5xx). `Network`/`Timeout`: after retries. `TooLarge`: over `maxBytes`.
- */
-export class FetchError extends Data.TaggedError("FetchError")<{
-  readonly reason: "Network" | "Timeout" | "Status" | "TooLarge" | "Blocked"
-  /** Origin and path only: query strings can carry keys. */
-  readonly url: string
-  readonly status?: number
-  readonly message: string
-  /** The bot wall that answered, when one was recognised (a `Blocked` error only). */
-  readonly wall?: Wall
-  readonly cause?: unknown
-}> {}
-
-/** Origin and path of a URL, for logs and errors. */
-export const describeUrl = (url: string): string => {
-  try {
-    const u = new URL(url)
-    return `${u.origin}${u.pathname}`
-  } catch {
-    return "an invalid URL"
-  }
-}
+export { describeUrl, FetchError }
 
 /** Seconds or an HTTP date, as milliseconds from `now`; none when absent or unreadable. */
 export const parseRetryAfter = (value: string | null, now: number): Option.Option<number> => {
@@ -329,9 +347,46 @@ export class Fetcher extends Effect.Service<Fetcher>()("@flatwatch/parser/Fetche
       )
     }
 
+    const { throughBrowser, plainPage, auto, via } = makeFetchRoutes({
+      browser: yield* Effect.serviceOption(Browser),
+      plain: fetchWith,
+      waitForTurn,
+    })
+
+    const fetchPage = <A>(
+      request: FetchRequest,
+      options: FetchOptions,
+      read: (response: FetchResponse) => Effect.Effect<A>,
+      isWall: (page: A) => boolean,
+    ): Effect.Effect<FetchedPage<A>, FetchError> => {
+      switch (options.mode ?? "http") {
+        case "http":
+          return plainPage(request, options, read)
+        case "browser":
+          return throughBrowser(request, options, read, isWall)
+        case "auto":
+          return auto(request, options, read, isWall)
+      }
+    }
+
     return {
-      /** Fetches `request` as `options` say; the body is decoded text. */
-      fetch: fetchWith,
+      /**
+       * Fetches `request` as `options` say (plain HTTP, the browser, or `auto`); the body is
+       * decoded text. Only HTTP-level refusals count as walls here: use `fetchPage` to let the
+       * parser's verdict count too.
+       */
+      fetch: (request: FetchRequest, options: FetchOptions) =>
+        Effect.map(
+          fetchPage(request, options, Effect.succeed, () => false),
+          ({ response }) => response,
+        ),
+      /**
+       * Fetches and parses a page with `read`. Under `fetch: auto`, a page `isWall` says is a
+       * block page (`isWallPage`: the parser's `Blocked`) sends the source to the browser.
+       */
+      fetchPage,
+      /** What an `auto` source fetches with now; none for other sources or before its first fetch. */
+      via,
     } as const
   }),
 }) {}

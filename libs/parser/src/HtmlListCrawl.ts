@@ -1,6 +1,14 @@
 import type { DatabaseError } from "@flatwatch/db/Database"
 import { Effect, Metric } from "effect"
-import { Fetcher, type FetchOptions, type FetchRequest } from "./Fetcher.ts"
+import {
+  Fetcher,
+  type FetchOptions,
+  type FetchRequest,
+  isWallPage,
+  type RenderSpec,
+} from "./Fetcher.ts"
+import type { CutPlan } from "./HtmlDocument.ts"
+import type { HtmlSourceConfig } from "./HtmlSourceConfig.ts"
 import type { PageResult } from "./Listing.ts"
 import { ParserMetrics } from "./ParserMetrics.ts"
 import { type Crawl, CrawlAccumulator, type CrawlContext } from "./Source.ts"
@@ -43,6 +51,36 @@ export const rebase = (url: string, baseUrl: string | undefined): string => {
   const base = new URL(baseUrl)
   const rebased = `${base.origin}${base.pathname.replace(/\/$/, "")}${original.pathname}${original.search}`
   return rebased.replaceAll(slot, "{page}")
+}
+
+/**
+ * What the browser waits for on a page of a source cut with `plan`: a `card` inside the kept
+ * part (the result list, which a script may fill after it is there), or an empty-results marker
+ * that needs no text check. Block markers are left out on purpose: a challenge page often shows
+ * one while its script works, then the list.
+ */
+export const renderSpecFor = (plan: CutPlan, card: string): RenderSpec => ({
+  waitFor: [
+    ...plan.keep.map((list) => `:is(${list}) :is(${card})`),
+    ...(plan.markers?.empty ?? []).filter((m) => m.text === undefined).map((m) => m.selector),
+  ],
+})
+
+/**
+ * What the browser waits for on a page of a config-driven source: a card (inside `list`, when
+ * given) or an empty-results marker; a JSON source's `<script>`; for a JSON endpoint
+ * (`"json": "response"`) the answer is data, fetched from inside a page of the site.
+ */
+export const renderSpecOfConfig = (config: HtmlSourceConfig): RenderSpec => {
+  if (config.json === "response") return { waitFor: [], asData: true }
+  if (config.json !== undefined) {
+    return { waitFor: "script" in config.json ? [config.json.script] : [] }
+  }
+  const card = config.card ?? "*"
+  const empty = config.empty.filter((m) => m.text === undefined).map((m) => m.selector)
+  return {
+    waitFor: [config.list === undefined ? card : `:is(${config.list}) :is(${card})`, ...empty],
+  }
 }
 
 export interface HtmlListSpec {
@@ -115,9 +153,18 @@ export const crawlHtmlList =
         for (let n = 0; n < spec.pagination.maxPages; n++) {
           const request = pageRequest(spec, template, n)
           if (request === null) break
-          const response = yield* Effect.either(fetcher.fetch(request, spec.fetch))
-          if (response._tag === "Left") {
-            const error = response.left
+          // Plain HTTP or the browser, as the source's `fetch` mode says; the parser's verdict
+          // on the page is what sends a `fetch: auto` source to the browser.
+          const fetched = yield* Effect.either(
+            fetcher.fetchPage(
+              request,
+              spec.fetch,
+              (response) => spec.parse(response.body, response.url),
+              isWallPage,
+            ),
+          )
+          if (fetched._tag === "Left") {
+            const error = fetched.left
             return stopped(
               error.reason === "Blocked" ? "blocked" : "failed",
               `${error.message} (${error.url})`,
@@ -125,7 +172,7 @@ export const crawlHtmlList =
           }
           acc.pages++
           yield* Metric.increment(ParserMetrics.pages(spec.source))
-          const page = yield* spec.parse(response.right.body, response.right.url)
+          const page = fetched.right.page
           if (page._tag === "Blocked") return stopped("blocked", page.reason)
           if (page._tag === "Empty") {
             acc.empty++

@@ -4,7 +4,7 @@ import { wallPage } from "./BotWall.ts"
 import { type CardAccess, compileCardReader, type Raw } from "./CardRules.ts"
 import type { FetchOptions } from "./Fetcher.ts"
 import { type CutPlan, cut, pruneFor, splitSelectorList, withDocument } from "./HtmlDocument.ts"
-import { crawlHtmlList, rebase } from "./HtmlListCrawl.ts"
+import { crawlHtmlList, rebase, renderSpecOfConfig } from "./HtmlListCrawl.ts"
 import type { Extractor, HtmlSourceConfig } from "./HtmlSourceConfig.ts"
 import { jsonPageParser } from "./JsonSource.ts"
 import { PageResult, unrecognisedPage, validateCandidates } from "./Listing.ts"
@@ -158,6 +158,7 @@ export const htmlSource = (config: HtmlSourceConfig, options: HtmlSourceOptions)
   const parse = htmlPageParser(config)
   const fetch: FetchOptions = {
     ...options.fetch,
+    render: renderSpecOfConfig(config),
     ...(config.acceptLanguage === undefined ? {} : { acceptLanguage: config.acceptLanguage }),
     ...(config.politenessSeconds === undefined
       ? {}

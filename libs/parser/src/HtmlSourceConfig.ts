@@ -1,6 +1,7 @@
 import { Cron } from "croner"
 import { Data, Effect, Either, ParseResult, Schema } from "effect"
 import { Window } from "happy-dom"
+import { FetchMode } from "./FetchMode.ts"
 import { assertRewriterSelector } from "./HtmlDocument.ts"
 import { jsonPathProblem } from "./JsonPath.ts"
 import { RentPeriod } from "./Listing.ts"
@@ -252,6 +253,8 @@ const HtmlSourceConfigFields = Schema.Struct({
   acceptLanguage: Schema.optional(Schema.NonEmptyTrimmedString),
   /** Least seconds between two requests to the site. */
   politenessSeconds: Schema.optional(Schema.Number.pipe(Schema.between(0, 600))),
+  /** How pages are loaded: plain `http`, headless Chromium (`browser`), or `auto`. */
+  fetch: Schema.optionalWith(FetchMode, { default: () => "http" as const }),
 })
 
 const extractorsOf = (spec: FieldSpec): ReadonlyArray<Extractor> =>

@@ -12,6 +12,8 @@ import {
 import * as TestDatabase from "@flatwatch/db/TestDatabase"
 import { and, asc, eq } from "drizzle-orm"
 import { ConfigProvider, Effect, Exit, Layer, ManagedRuntime, Metric, Scope } from "effect"
+import { describeBrowser, killChromiumsOf } from "./BrowserTestKit.ts"
+import { chromiumsOf, isAlive } from "./ChromiumProcess.ts"
 import { FakeBayut } from "./FakeBayut.ts"
 import * as ParserComponent from "./ParserComponent.ts"
 import { ParserMetrics } from "./ParserMetrics.ts"
@@ -243,4 +245,46 @@ describe("ParserComponent.scrapeLayer", () => {
       "/nonexistent/site.json",
     )
   })
+})
+
+describeBrowser("ParserComponent.scrapeLayer with fetch: browser", (chromium) => {
+  test("BAYUT_FETCH=browser: Bayut is read through the component's own Chromium, closed when the component stops", async () => {
+    // A Bayut of its own: the tests above replaced the shared fake's API route.
+    const bayut = FakeBayut.start()
+    bayut.listings = [{ id: "88", createdAt: Math.floor(Date.now() / 1000) - 30, price: 9100 }]
+    const stored = async () =>
+      (
+        await db(
+          Database.query((q) =>
+            q
+              .select()
+              .from(listings)
+              .where(and(eq(listings.source, "bayut"), eq(listings.externalId, "88"))),
+          ),
+        )
+      ).length > 0
+    let pids: Array<number> = []
+    try {
+      const component = await start({
+        BAYUT_BASE_URL: bayut.url,
+        BAYUT_SITE_URL: bayut.url,
+        BAYUT_FETCH: "browser",
+        CHROMIUM_PATH: chromium,
+        BAYUT_PRICE_WATCH_ENABLED: "false",
+      })
+      try {
+        await until("the listing, read in the browser", stored, 45_000)
+        pids = chromiumsOf("parser")
+        expect(pids).toHaveLength(1)
+        const api = bayut.site.requestsTo("/1/indexes/*/queries")
+        expect(api.at(-1)?.headers.get("sec-fetch-mode")).toBe("cors")
+      } finally {
+        await component.stop()
+      }
+      for (const pid of pids) expect(isAlive(pid)).toBe(false)
+    } finally {
+      killChromiumsOf("parser")
+      bayut.stop()
+    }
+  }, 60_000)
 })

@@ -1,7 +1,9 @@
 import type { Database } from "@flatwatch/db/Database"
 import { type MarketError, Markets } from "@flatwatch/market/Markets"
 import * as OutboxSender from "@flatwatch/telegram/OutboxSender"
-import { type ConfigError, Effect, Layer } from "effect"
+import { type ConfigError, Effect, Layer, Option } from "effect"
+import { Browser } from "./Browser.ts"
+import { BrowserSessionStore } from "./BrowserSession.ts"
 import { Fetcher } from "./Fetcher.ts"
 import type { HtmlSourceConfigError } from "./HtmlSourceConfig.ts"
 import { loadParserConfig, runSettings } from "./ParserConfig.ts"
@@ -25,15 +27,27 @@ export const scrapeLayer: Layer.Layer<
         "no source is enabled (BAYUT_ENABLED, AVITO_ENABLED, HTML_SOURCES): nothing to scrape",
       )
     }
+    // One Chromium for the worker, only when a source may need it; it starts with the first
+    // page a source asks of it and closes with this scope.
+    const fetcher = yield* Layer.build(
+      Option.match(config.browser, {
+        onNone: () => Fetcher.Default,
+        onSome: (options) =>
+          Fetcher.Default.pipe(
+            Layer.provide(Browser.layer({ ...options, owner: "parser" })),
+            Layer.provide(BrowserSessionStore.layerDatabase),
+          ),
+      }),
+    )
     for (const scheduled of config.sources) {
       yield* scheduleSource(scheduled, {
         jitter: config.jitter,
         runOnStart: config.runOnStart,
         settings: runSettings(config, scheduled),
-      })
+      }).pipe(Effect.provide(fetcher))
     }
   }).pipe(Effect.annotateLogs({ component: "parser" })),
-).pipe(Layer.provide(Layer.merge(Fetcher.Default, Markets.layerConfig)))
+).pipe(Layer.provide(Markets.layerConfig))
 
 /**
  * The parser component as the runner starts it: the scrape side, and the outbox sender for the

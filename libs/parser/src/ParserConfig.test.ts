@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Markets } from "@flatwatch/market/Markets"
-import { ConfigProvider, Duration, Effect } from "effect"
+import { ConfigProvider, Duration, Effect, Option } from "effect"
 import { loadParserConfig } from "./ParserConfig.ts"
 import { packagePath } from "./SharedFixtures.ts"
 
@@ -212,6 +212,50 @@ describe("parser configuration", () => {
     })
     expect(avito.sources[0]?.priceWatch).toBeUndefined()
     expect(avito.sources[0]?.source.recheck).toBeUndefined()
+  })
+
+  test("fetch modes: <SOURCE>_FETCH or a config file's fetch; browser and auto need Chromium, named in the error", async () => {
+    expect((await ok(bayutKeys)).browser).toEqual(Option.none())
+    expect(await problem({ ...bayutKeys, BAYUT_FETCH: "sometimes" })).toContain("BAYUT_FETCH")
+    const missing = await problem({
+      ...bayutKeys,
+      BAYUT_FETCH: "browser",
+      CHROMIUM_PATH: "/nonexistent/chromium",
+    })
+    expect(missing).toContain("BAYUT_FETCH")
+    expect(missing).toContain('"browser" needs Chromium: CHROMIUM_PATH=/nonexistent/chromium')
+    expect(missing).toContain("apt-get install chromium")
+    // Any executable stands in for Chromium here: only start-up's check is under test.
+    const config = await ok({
+      ...bayutKeys,
+      BAYUT_FETCH: "auto",
+      CHROMIUM_PATH: process.execPath,
+      BROWSER_IDLE_CLOSE: "30 seconds",
+    })
+    expect(config.sources[0]?.fetchMode).toBe("auto")
+    const browser = Option.getOrThrow(config.browser)
+    expect(browser.executablePath).toBe(process.execPath)
+    expect(Duration.toMillis(browser.idleClose)).toBe(30_000)
+    expect(browser.concurrency).toBe(1)
+
+    const dir = mkdtempSync(join(tmpdir(), "fw-fetch-"))
+    try {
+      const file = join(dir, "site.json")
+      const json = JSON.parse(readFileSync(packagePath("sources/domria.json"), "utf8"))
+      writeFileSync(file, JSON.stringify({ ...json, fetch: "browser" }))
+      const html = { BAYUT_ENABLED: "false", HTML_SOURCES: file }
+      const fromFile = await problem({ ...html, CHROMIUM_PATH: "/nonexistent/chromium" })
+      expect(fromFile).toContain(`${file}: fetch "browser" needs Chromium`)
+      writeFileSync(file, JSON.stringify({ ...json, fetch: "headless" }))
+      expect(await problem(html)).toContain(`${file}: fetch: must be "http", "browser" or "auto"`)
+      writeFileSync(file, JSON.stringify({ ...json, fetch: "browser" }))
+      // The variable wins over the file.
+      const viaEnv = await ok({ ...html, HTML_DOMRIA_FETCH: "http" })
+      expect(viaEnv.sources[0]?.fetchMode).toBe("http")
+      expect(viaEnv.browser).toEqual(Option.none())
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test("bad values name their variable", async () => {

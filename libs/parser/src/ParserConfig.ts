@@ -5,7 +5,10 @@ import { Cron } from "croner"
 import { Config, ConfigError, type Duration, Effect, Either, Option, Redacted } from "effect"
 import { avitoSource } from "./AvitoSource.ts"
 import { BAYUT_SITE, bayutSource } from "./BayutSource.ts"
+import { BrowserConfig, type BrowserOptions } from "./Browser.ts"
+import { findChromium } from "./Chromium.ts"
 import { DEFAULT_USER_AGENT, type FetchOptions } from "./Fetcher.ts"
+import { type FetchMode, needsBrowser } from "./FetchMode.ts"
 import { htmlSource } from "./HtmlSource.ts"
 import { HtmlSourceConfigError, loadHtmlSourceConfig } from "./HtmlSourceConfig.ts"
 import type { PriceWatchSettings } from "./PriceWatch.ts"
@@ -25,6 +28,10 @@ export interface ScheduledSource {
   readonly cron: string
   readonly policy: HealthPolicy
   readonly priceWatch?: PriceWatchSchedule
+  /** How its pages are fetched (`http` when absent). */
+  readonly fetchMode?: FetchMode
+  /** Where `fetchMode` was set: a variable (`BAYUT_FETCH`) or a file (`<path>: fetch`). */
+  readonly fetchModeSetIn?: string
 }
 
 export interface ParserConfig {
@@ -34,6 +41,8 @@ export interface ParserConfig {
   /** Run every source once at start-up too, not only on its schedule. */
   readonly runOnStart: boolean
   readonly adminIds: ReadonlyArray<number>
+  /** Set when a source fetches with `browser` or `auto`: Chromium was found. */
+  readonly browser: Option.Option<Omit<BrowserOptions, "owner">>
 }
 
 const invalid = (message: string) => Either.left(ConfigError.InvalidData([], message))
@@ -149,8 +158,12 @@ const fetchOptions = (
     readonly acceptLanguage: string
     readonly politeness: Option.Option<Duration.Duration>
     readonly proxy: Option.Option<Redacted.Redacted<string>>
+    readonly mode: FetchMode
+    readonly siteUrl?: string
   },
 ): FetchOptions => ({
+  mode: overrides.mode,
+  ...(overrides.siteUrl === undefined ? {} : { siteUrl: overrides.siteUrl }),
   source,
   timeout: s.timeout,
   retries: s.retries,
@@ -163,9 +176,13 @@ const fetchOptions = (
   maxBytes: s.maxBytes,
 })
 
-/** `<PREFIX>_PROXY`, `<PREFIX>_POLITENESS_DELAY`, `<PREFIX>_ACCEPT_LANGUAGE` of a built-in source. */
+/** `<NAME>`: `http`, `browser` or `auto` (see `FetchMode`). */
+const fetchMode = (name: string) => Config.nested(Config.literal("http", "browser", "auto")(), name)
+
+/** `<PREFIX>_PROXY`, `<PREFIX>_POLITENESS_DELAY`, `<PREFIX>_ACCEPT_LANGUAGE`, `<PREFIX>_FETCH`. */
 const siteSettings = (prefix: string, acceptLanguage: string) =>
   Config.all({
+    mode: fetchMode(`${prefix}_FETCH`).pipe(Config.withDefault("http" as const)),
     proxy: proxy(`${prefix}_PROXY`),
     politeness: Config.option(nonNegativeDuration(`${prefix}_POLITENESS_DELAY`)),
     acceptLanguage: Config.string(`${prefix}_ACCEPT_LANGUAGE`).pipe(
@@ -236,7 +253,7 @@ const bayut = (s: Shared, markets: MarketSet) =>
       detailConcurrency: c.detailConcurrency,
       watchBatchSize: c.priceWatchBatch,
       htmlSearch: c.htmlFallback ? { path: c.htmlSearchPath, maxPages: c.htmlMaxPages } : undefined,
-      fetch: fetchOptions(s, "bayut", c.fetch),
+      fetch: fetchOptions(s, "bayut", { ...c.fetch, siteUrl: c.siteUrl }),
     })
     // Zero new listings for an hour is normal at night with a cursor: a higher default than
     // the shared PARSER_DEGRADED_AFTER.
@@ -244,6 +261,8 @@ const bayut = (s: Shared, markets: MarketSet) =>
       source,
       cron: c.cron,
       policy: policy(s, Option.some(c.degradedAfter)),
+      fetchMode: c.fetch.mode,
+      fetchModeSetIn: "BAYUT_FETCH",
       ...(c.priceWatch
         ? {
             priceWatch: {
@@ -285,7 +304,13 @@ const avito = (s: Shared, markets: MarketSet) =>
       maxPages: c.maxPages,
       fetch: fetchOptions(s, "avito", c.fetch),
     })
-    return Option.some({ source, cron: c.cron, policy: policy(s, c.degradedAfter) })
+    return Option.some({
+      source,
+      cron: c.cron,
+      policy: policy(s, c.degradedAfter),
+      fetchMode: c.fetch.mode,
+      fetchModeSetIn: "AVITO_FETCH",
+    })
   })
 
 const envKey = (id: string) => id.toUpperCase().replace(/[^A-Z0-9]/g, "_")
@@ -319,16 +344,25 @@ const html = (s: Shared, markets: MarketSet) =>
       const c = yield* Config.all({
         baseUrl: Config.option(httpUrl(`${key}_BASE_URL`)),
         proxy: proxy(`${key}_PROXY`),
+        mode: Config.option(fetchMode(`${key}_FETCH`)),
       })
+      const mode = Option.getOrElse(c.mode, () => config.fetch)
       const source = htmlSource(config, {
         baseUrl: Option.getOrUndefined(c.baseUrl),
         fetch: fetchOptions(s, config.id, {
           acceptLanguage: config.acceptLanguage ?? "en-US,en;q=0.9",
           politeness: Option.none(),
           proxy: c.proxy,
+          mode,
         }),
       })
-      sources.push({ source, cron: config.cron, policy: policy(s, Option.none()) })
+      sources.push({
+        source,
+        cron: config.cron,
+        policy: policy(s, Option.none()),
+        fetchMode: mode,
+        fetchModeSetIn: Option.isNone(c.mode) ? `${path}: fetch` : `${key}_FETCH`,
+      })
     }
     return sources
   })
@@ -363,8 +397,34 @@ export const loadParserConfig: Effect.Effect<
     jitter: s.jitter,
     runOnStart: s.runOnStart,
     adminIds: yield* adminIds,
+    browser: yield* browserFor(sources),
   }
 })
+
+/**
+ * The browser settings when a source fetches with `browser` or `auto`. Without Chromium, fails
+ * naming the variable (or file) that asked for the browser and saying how to install it.
+ */
+const browserFor = (sources: ReadonlyArray<ScheduledSource>) =>
+  Effect.gen(function* () {
+    const wanting = sources.find((x) => needsBrowser(x.fetchMode ?? "http"))
+    if (wanting === undefined) return Option.none<Omit<BrowserOptions, "owner">>()
+    const setIn = wanting.fetchModeSetIn ?? wanting.source.id
+    const explicit = yield* Config.option(Config.string("CHROMIUM_PATH"))
+    const found = findChromium(Option.getOrUndefined(explicit))
+    if (Either.isLeft(found)) {
+      const mode = wanting.fetchMode ?? "http"
+      return yield* Effect.fail(
+        setIn.endsWith(": fetch")
+          ? ConfigError.InvalidData(
+              ["HTML_SOURCES"],
+              `${setIn} "${mode}" needs Chromium: ${found.left}`,
+            )
+          : ConfigError.InvalidData([setIn], `"${mode}" needs Chromium: ${found.left}`),
+      )
+    }
+    return Option.some(yield* BrowserConfig)
+  })
 
 /** The run settings of one scheduled source. */
 export const runSettings = (config: ParserConfig, scheduled: ScheduledSource): RunSettings => ({

@@ -61,6 +61,19 @@ const watchRuns = Metric.counter("parser_price_watch_runs_total", {
   incremental: true,
 })
 
+const browserPages = Metric.counter("parser_browser_pages_total", {
+  description:
+    "Pages loaded in headless Chromium by result (ok, unrendered, timeout, network, toolarge)",
+  incremental: true,
+})
+const fetchSwitches = Metric.counter("parser_fetch_switches_total", {
+  description: "fetch: auto switches between plain HTTP and the browser, by what it switched to",
+  incremental: true,
+})
+const fetchVia = Metric.gauge("parser_fetch_via", {
+  description: "What a fetch: auto source fetches with now: 0 plain HTTP, 1 the browser",
+})
+
 /** Status codes for the `parser_source_status` gauge. */
 export const STATUS_CODE = { ok: 0, degraded: 1, blocked: 2 } as const
 
@@ -83,6 +96,11 @@ export const ParserMetrics = {
   watchChecked: (source: string) => watchChecked.pipe(Metric.tagged("source", source)),
   watchChanged: (source: string) => watchChanged.pipe(Metric.tagged("source", source)),
   watchMissing: (source: string) => watchMissing.pipe(Metric.tagged("source", source)),
+  browserPages: (source: string, result: string) =>
+    browserPages.pipe(Metric.tagged("source", source), Metric.tagged("result", result)),
+  fetchSwitches: (source: string, to: "http" | "browser") =>
+    fetchSwitches.pipe(Metric.tagged("source", source), Metric.tagged("to", to)),
+  fetchVia: (source: string) => fetchVia.pipe(Metric.tagged("source", source)),
   watchRuns: (source: string, outcome: string) =>
     watchRuns.pipe(Metric.tagged("source", source), Metric.tagged("outcome", outcome)),
 } as const

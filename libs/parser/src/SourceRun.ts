@@ -3,7 +3,9 @@ import { listings, sourceRuns, sourceState } from "@flatwatch/db/schema"
 import { Markets } from "@flatwatch/market/Markets"
 import { eq } from "drizzle-orm"
 import { Cause, Clock, Data, Effect, Metric, Option } from "effect"
-import type { Fetcher } from "./Fetcher.ts"
+import { recordFetchVia } from "./BrowserSession.ts"
+import { Fetcher } from "./Fetcher.ts"
+import { queueFetchSwitchNotice } from "./FetchSwitchNotice.ts"
 import { withDistrictGroups } from "./ListingGroups.ts"
 import { knownIds, storeListings } from "./ListingStore.ts"
 import { ParserMetrics, STATUS_CODE } from "./ParserMetrics.ts"
@@ -106,6 +108,7 @@ const runLocked = (source: Source, settings: RunSettings) =>
       return yield* Effect.dieMessage("inserting a source run returned nothing")
     const runId = run.id
     const database = yield* Database
+    const fetcher = yield* Fetcher
 
     const crawl = yield* source
       .crawl({
@@ -176,6 +179,21 @@ const runLocked = (source: Source, settings: RunSettings) =>
           invalid: crawl.invalid.length,
           errors: crawl.errors,
         })
+        const switched = yield* Option.match(fetcher.via(source.id), {
+          onNone: () => Effect.succeedNone,
+          onSome: (via) =>
+            Effect.map(
+              recordFetchVia(source.id, via, finishedAt),
+              Option.map((from) => ({ from, to: via })),
+            ),
+        })
+        if (Option.isSome(switched)) {
+          yield* queueFetchSwitchNotice(settings.adminIds, {
+            source: source.id,
+            runId,
+            ...switched.value,
+          })
+        }
         if (health.status !== state.status) {
           yield* queueStatusNotice(settings.adminIds, {
             source: source.id,
@@ -186,7 +204,7 @@ const runLocked = (source: Source, settings: RunSettings) =>
             runId,
           })
         }
-        return { stored, health }
+        return { stored, health, switched }
       }),
     ).pipe(
       Effect.tapErrorCause(
@@ -197,7 +215,12 @@ const runLocked = (source: Source, settings: RunSettings) =>
       ),
     )
 
-    const { stored, health } = report
+    const { stored, health, switched } = report
+    if (Option.isSome(switched)) {
+      yield* Effect.logWarning(
+        `fetch: auto: recorded the switch from ${switched.value.from} to ${switched.value.to}; admins told`,
+      )
+    }
     const queued = stored.queuedListing + stored.queuedPriceDrop
     yield* recordMetrics(source.id, crawl, stored, health.status, startedAt)
     if (health.status !== state.status) {

@@ -58,6 +58,7 @@ export const AdminFeature: Feature = ({ settings, run }) => {
                 lastSuccess: when(s.lastSuccessAt),
                 lastOutcome: s.lastOutcome ?? "—",
                 error: s.lastError === null ? null : Html.truncate(s.lastError, 300),
+                browserSince: s.browserSince === null ? null : when(s.browserSince),
                 via: s.via,
               })),
             ),
