@@ -1,6 +1,7 @@
 /**
  * Memory after parsing the Avito search page 1,000 times with the production path (cut down,
- * one happy-dom window per page, always closed). Target: flat (< 50 MB growth).
+ * parsed in the one happy-dom window kept between pages, retired after 500 pages). Target: flat
+ * (< 50 MB growth).
  * Reads ../shared/fixtures (skipped when absent).
  * Run: bun bench/parser-memory.bench.ts
  */

@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import type { Element } from "happy-dom"
+import { wallPage } from "./BotWall.ts"
 import type { FetchOptions } from "./Fetcher.ts"
 import { type CutPlan, cut, withDocument } from "./HtmlDocument.ts"
 import { crawlHtmlList, rebase, renderSpecFor } from "./HtmlListCrawl.ts"
@@ -176,13 +177,16 @@ const readCard = (
  * Parses one Avito search result page (pure: no I/O). `pageUrl` resolves relative links. Sale
  * cards (a price with no rent period) are skipped, with the reason; a card with no price is
  * invalid.
- * Blocked: the IP-block or captcha page. Empty: the nothing-found page (its suggestion cards
+ * Blocked: a common bot wall (`BotWall`), or Avito's own IP-block or captcha page. Empty: the
+ * nothing-found page (its suggestion cards
  * are outside the result list and never count).
  */
 export const parseAvitoPage = (
   body: string,
   options: { readonly source?: string; readonly market: string; readonly pageUrl?: string },
 ): Effect.Effect<PageResult> => {
+  const wall = wallPage(body)
+  if (wall !== null) return Effect.succeed(wall)
   const page = cut(body, PLAN)
   const source = options.source ?? "avito"
   const base = options.pageUrl ?? AVITO_SITE

@@ -119,7 +119,10 @@ describe("Bayut's HTML search page as the fallback when the API answers with a b
     expect(report).toMatchObject({ outcome: "blocked", created: 0, status: "blocked" })
     const after = await state()
     expect(after?.lastError).toContain("API blocked (")
-    expect(after?.lastError).toContain("HTML search page: Bayut answered with a bot challenge page")
+    // The Fetcher recognises the wall (BotWall) and names it.
+    expect(after?.lastError).toContain(
+      'HTML search page: Imperva bot protection page ("Pardon Our Interruption") (HTTP 200)',
+    )
     expect(after?.via).toBe(VIA_HTML)
   })
 

@@ -1,6 +1,7 @@
 import { type Duration, Effect, Either, type ParseResult, type Redacted, Schema } from "effect"
 import { crawlBayut, recheckBayut } from "./BayutCrawl.ts"
 import { bayutPageState, bayutPhotoUrl } from "./BayutPage.ts"
+import { detectWall } from "./BotWall.ts"
 import type { FetchOptions } from "./Fetcher.ts"
 import {
   type Candidate,
@@ -288,10 +289,6 @@ const fromV2 = (result: V2Result, options: BayutOptions): Read => {
   }
 }
 
-/** Block pages of the usual bot walls (an API answering HTML is never a result page). */
-const CHALLENGE =
-  /captcha|challenge|are you a (?:human|robot)|access denied|pardon our interruption|request unsuccessful|incapsula|perimeterx|_pxhd|verify you are human/i
-
 export interface BayutPage {
   readonly result: PageResult
   /** Whether the API has more pages after this one. */
@@ -317,6 +314,7 @@ const unrecognised = (reason: string): BayutPage => ({
  * envelope) or the newer `results[]` shape. Rentals only: sale hits and office/commercial
  * categories are skipped (counted, not errors); prices are normalised to monthly; studios have
  * rooms 0; areas are m²; the address is the location path the district groups are mapped from.
+ * A bot wall (`BotWall`: a Cloudflare page, DataDome's JSON captcha answer, ...) is `Blocked`.
  */
 export const parseBayutResponse = (
   body: string,
@@ -326,6 +324,13 @@ export const parseBayutResponse = (
     source: options.source ?? "bayut",
     market: options.market ?? "dubai",
     siteUrl: options.siteUrl ?? BAYUT_SITE,
+  }
+  const wall = detectWall({ body })
+  if (wall !== null) {
+    return {
+      hasMore: false,
+      result: PageResult.Blocked({ reason: `Bayut answered with a bot wall: ${wall.reason}` }),
+    }
   }
   const trimmed = body.trimStart()
   if (trimmed.startsWith("<")) return fromHtml(trimmed, opts)
@@ -368,16 +373,11 @@ const fromHtml = (html: string, opts: BayutOptions): BayutPage => {
     }
     return { hasMore: false, result: readsResult([read]) }
   }
-  return CHALLENGE.test(html.slice(0, 200_000))
-    ? {
-        hasMore: false,
-        result: PageResult.Blocked({ reason: "Bayut answered with a bot challenge page" }),
-      }
-    : unrecognised(
-        state === null
-          ? "Bayut answered HTML instead of JSON, and not a search or listing page (no window.state)"
-          : "Bayut's page data (window.state) holds no search result",
-      )
+  return unrecognised(
+    state === null
+      ? "Bayut answered HTML instead of JSON, and not a search or listing page (no window.state)"
+      : "Bayut's page data (window.state) holds no search result",
+  )
 }
 
 const readsResult = (reads: ReadonlyArray<Read>): PageResult =>

@@ -10,6 +10,7 @@ import {
   Redacted,
   Ref,
 } from "effect"
+import { describeWall, detectWall } from "./BotWall.ts"
 import { Browser } from "./Browser.ts"
 import { describeUrl, FetchError } from "./FetchError.ts"
 import type { FetchMode } from "./FetchMode.ts"
@@ -66,9 +67,11 @@ export interface RenderSpec {
 }
 
 /**
- * THE wall check of `fetch: auto` (a page behind it makes an `auto` source switch to the
- * browser): today the parser's own `Blocked` result. A generic `detectWall` (BotWall.ts) plugs in
- * here once it lands.
+ * THE wall check of `fetch: auto` on a parsed page (a page behind it makes an `auto` source
+ * switch to the browser): the parser's `Blocked`, which every parser gives for the common bot
+ * walls (`BotWall.wallPage`) as well as for its site's own block markers. A plain answer that is
+ * a wall by status, headers or body (`detectWall`) already fails in the Fetcher as `Blocked`,
+ * which sends an `auto` source to the browser too.
  */
 export const isWallPage = (page: { readonly _tag: string }): boolean => page._tag === "Blocked"
 
@@ -138,7 +141,7 @@ class Transient extends Data.TaggedError("Transient")<{
 
 /**
  * HTTP for the sources: timeouts, retries with exponential backoff and jitter on network errors
- * and 5xx, `Retry-After` on 429, 401/403 as `Blocked`, a politeness delay per site shared by
+ * and 5xx, `Retry-After` on 429, 401/403 and bot walls (`detectWall`) as `Blocked`, a politeness delay per site shared by
  * every source in the process, browser-like headers, an optional proxy and a size cap.
  */
 export class Fetcher extends Effect.Service<Fetcher>()("@flatwatch/parser/Fetcher", {
@@ -267,6 +270,18 @@ export class Fetcher extends Effect.Service<Fetcher>()("@flatwatch/parser/Fetche
         )
         const url = describeUrl(request.url)
         const status = response.status
+        // Before the status: walls answer 200 as often as 403, and a 429 or 503 that is a
+        // challenge page will not go away by retrying.
+        const wall = detectWall(response)
+        if (wall !== null) {
+          return yield* new FetchError({
+            reason: "Blocked",
+            url,
+            status,
+            message: describeWall(wall, status),
+            wall,
+          })
+        }
         if (status >= 200 && status < 300) return response
         if (status === 401 || status === 403) {
           return yield* new FetchError({

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test"
 import { Effect } from "effect"
-import { cut, pruneFor, splitSelectorList, withDocument } from "./HtmlDocument.ts"
+import { closeIdleWindow, cut, pruneFor, splitSelectorList, withDocument } from "./HtmlDocument.ts"
 import { ownFixture } from "./SharedFixtures.ts"
 
 const cards = (html: string, selector: string) =>
@@ -71,6 +71,27 @@ describe("cut", () => {
     expect(whole.html).toContain('class="flat big promo-x"')
   })
 
+  test("a quoted attribute value holding > does not end the tag", () => {
+    const html = `<ul id="r"><li class="c" title="a > b" data-id="1"><span class='x'>one</span></li><li class="c" data-id="2">two</li></ul>`
+    const result = cut(html, { keep: ["#r"], prune: pruneFor(["#r", "li.c"], ["data-id"]) })
+    expect(result.html).toBe(
+      `<ul id="r"><li class="c" data-id="1">one</li><li class="c" data-id="2">two</li></ul>`,
+    )
+  })
+
+  test("the kept parts are read from a body: selectors starting at body match", async () => {
+    const result = cut(page, { keep: ["#list"], prune: pruneFor(["#list", ".card"], []) })
+    expect(await cards(result.html, "body #list .card")).toEqual(["A", "B"])
+  })
+
+  test("indentation between tags is carried to the next text: no blank nodes, the same words and spaces", async () => {
+    const html = `<ul id="r">\n  <li class="c">\n    <span class="p">1 €</span>\n    <span class="t">2&nbsp;Zi.</span>\n  </li>\n  <li class="c"><b>x</b> <i>y</i></li>\n</ul>`
+    const result = cut(html, { keep: ["#r"], prune: pruneFor(["#r", "li.c", ".p", ".t"], []) })
+    expect(result.html).not.toMatch(/>\s+</)
+    expect(await cards(result.html, "li.c")).toEqual(["1 € 2\u00a0Zi.", "x y"])
+    expect(await cards(result.html, ".t")).toEqual(["2\u00a0Zi."])
+  })
+
   test("selectors that depend on structure switch pruning off", () => {
     expect(pruneFor(["ul > li"], [])).toBeUndefined()
     expect(pruneFor(["li:nth-child(2)"], [])).toBeUndefined()
@@ -99,28 +120,56 @@ test("splitSelectorList ignores commas inside brackets and quotes", () => {
 })
 
 describe("withDocument", () => {
-  test("closes the window after use", async () => {
-    let window: { closed: boolean } | null = null
-    await Effect.runPromise(
-      withDocument("<p>x</p>", (document) => {
-        window = document.defaultView as unknown as { closed: boolean }
-        expect(window.closed).toBe(false)
+  type Closable = { closed: boolean }
+  const windowOf = (html: string) =>
+    Effect.runPromise(
+      withDocument(html, (document) => {
+        expect(document.querySelector("p")?.textContent).toBe(html.replace(/<\/?p>/g, ""))
+        return document.ownerDocument.defaultView as unknown as Closable
       }),
     )
-    expect(window).not.toBeNull()
-    expect((window as unknown as { closed: boolean }).closed).toBe(true)
+
+  test("one window for page after page, each page parsed on its own; closed on demand", async () => {
+    const first = await windowOf("<p>one</p>")
+    const second = await windowOf("<p>two</p>")
+    expect(second).toBe(first)
+    expect(first.closed).toBe(false)
+    await closeIdleWindow()
+    expect(first.closed).toBe(true)
+    const third = await windowOf("<p>three</p>")
+    expect(third).not.toBe(first)
+    expect(third.closed).toBe(false)
+    await closeIdleWindow()
   })
 
-  test("closes the window even when reading throws", async () => {
-    let window: { closed: boolean } | null = null
+  test("closes the window when reading throws (never reused)", async () => {
+    let window: Closable | null = null
     const exit = await Effect.runPromiseExit(
       withDocument("<p>x</p>", (document) => {
-        window = document.defaultView as unknown as { closed: boolean }
+        window = document.ownerDocument.defaultView as unknown as Closable
         throw new Error("boom")
       }),
     )
     expect(exit._tag).toBe("Failure")
-    expect((window as unknown as { closed: boolean }).closed).toBe(true)
+    expect((window as unknown as Closable).closed).toBe(true)
+    expect(await windowOf("<p>after</p>")).not.toBe(window)
+    await closeIdleWindow()
+  })
+
+  test("two pages at once: two windows; one is kept for the next page, the other closed", async () => {
+    const windows = await Effect.runPromise(
+      withDocument("<p>outer</p>", (outer) =>
+        withDocument("<p>inner</p>", (inner) => [
+          outer.ownerDocument.defaultView,
+          inner.ownerDocument.defaultView,
+        ]).pipe(Effect.runSync),
+      ),
+    )
+    const [outer, inner] = windows as unknown as [Closable, Closable]
+    expect(outer).not.toBe(inner)
+    expect([outer.closed, inner.closed].sort()).toEqual([false, true])
+    await closeIdleWindow()
+    expect([outer.closed, inner.closed]).toEqual([true, true])
   })
 })
 

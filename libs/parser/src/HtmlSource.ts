@@ -1,5 +1,6 @@
 import { Duration, Effect } from "effect"
 import type { Element } from "happy-dom"
+import { wallPage } from "./BotWall.ts"
 import { type CardAccess, compileCardReader, type Raw } from "./CardRules.ts"
 import type { FetchOptions } from "./Fetcher.ts"
 import { type CutPlan, cut, pruneFor, splitSelectorList, withDocument } from "./HtmlDocument.ts"
@@ -132,12 +133,18 @@ const htmlCardParser = (config: HtmlSourceConfig) => {
 /**
  * The pure page parser of a config-driven source: HTML cards (inside `list`, fields through
  * selectors) or JSON cards (`json` + `cards`, fields through paths); skip rules applied, each
- * listing validated. Blocked and empty pages are recognised by the configured markers.
+ * listing validated. A common bot wall (`BotWall`) is blocked whatever the config says; the
+ * configured markers recognise the site's own block and empty pages.
  */
 export const htmlPageParser = (
   config: HtmlSourceConfig,
-): ((body: string, pageUrl?: string) => Effect.Effect<PageResult>) =>
-  config.json === undefined ? htmlCardParser(config) : jsonPageParser(config)
+): ((body: string, pageUrl?: string) => Effect.Effect<PageResult>) => {
+  const parse = config.json === undefined ? htmlCardParser(config) : jsonPageParser(config)
+  return (body, pageUrl) => {
+    const wall = wallPage(body)
+    return wall === null ? parse(body, pageUrl) : Effect.succeed(wall)
+  }
+}
 
 /** Everything the source needs besides its config file. */
 export interface HtmlSourceOptions {
