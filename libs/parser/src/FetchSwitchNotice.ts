@@ -1,9 +1,7 @@
-import { Database, type DatabaseError } from "@flatwatch/db/Database"
-import { users } from "@flatwatch/db/schema"
+import type { Database, DatabaseError } from "@flatwatch/db/Database"
 import * as Html from "@flatwatch/telegram/Html"
-import { enqueue, type NewDelivery } from "@flatwatch/telegram/Outbox"
-import { inArray } from "drizzle-orm"
-import { Effect } from "effect"
+import type { Effect } from "effect"
+import { queueAdminNotices } from "./AdminNotices.ts"
 import type { FetchVia } from "./FetchMode.ts"
 
 export interface FetchSwitch {
@@ -34,25 +32,6 @@ export const queueFetchSwitchNotice = (
   adminIds: ReadonlyArray<number>,
   change: FetchSwitch,
 ): Effect.Effect<number, DatabaseError, Database> =>
-  adminIds.length === 0
-    ? Effect.succeed(0)
-    : Effect.gen(function* () {
-        const known = yield* Database.query((db) =>
-          db
-            .select({ id: users.id, chatId: users.chatId, language: users.language })
-            .from(users)
-            .where(inArray(users.id, [...adminIds])),
-        )
-        const byId = new Map(known.map((u) => [u.id, u]))
-        const rows: Array<NewDelivery> = adminIds.map((adminId) => {
-          const user = byId.get(adminId)
-          return {
-            userId: user === undefined ? null : adminId,
-            chatId: user?.chatId ?? adminId,
-            kind: "admin_notice",
-            dedupeKey: `admin_notice:${adminId}:fetch:${change.source}:${change.runId}`,
-            payload: { text: fetchSwitchNoticeText(user?.language ?? "en", change) },
-          }
-        })
-        return yield* enqueue(rows)
-      })
+  queueAdminNotices(adminIds, `fetch:${change.source}:${change.runId}`, (language) =>
+    fetchSwitchNoticeText(language, change),
+  )

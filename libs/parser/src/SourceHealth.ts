@@ -1,9 +1,7 @@
-import { Database, type DatabaseError } from "@flatwatch/db/Database"
-import { users } from "@flatwatch/db/schema"
+import type { Database, DatabaseError } from "@flatwatch/db/Database"
 import * as Html from "@flatwatch/telegram/Html"
-import { enqueue, type NewDelivery } from "@flatwatch/telegram/Outbox"
-import { inArray } from "drizzle-orm"
-import { Duration, Effect } from "effect"
+import { Duration, type Effect } from "effect"
+import { queueAdminNotices } from "./AdminNotices.ts"
 import type { CrawlOutcome } from "./Source.ts"
 
 export type SourceStatus = "ok" | "degraded" | "blocked"
@@ -136,25 +134,6 @@ export const queueStatusNotice = (
   adminIds: ReadonlyArray<number>,
   change: Parameters<typeof statusNoticeText>[1],
 ): Effect.Effect<number, DatabaseError, Database> =>
-  adminIds.length === 0
-    ? Effect.succeed(0)
-    : Effect.gen(function* () {
-        const known = yield* Database.query((db) =>
-          db
-            .select({ id: users.id, chatId: users.chatId, language: users.language })
-            .from(users)
-            .where(inArray(users.id, [...adminIds])),
-        )
-        const byId = new Map(known.map((u) => [u.id, u]))
-        const rows: Array<NewDelivery> = adminIds.map((adminId) => {
-          const user = byId.get(adminId)
-          return {
-            userId: user === undefined ? null : adminId,
-            chatId: user?.chatId ?? adminId,
-            kind: "admin_notice",
-            dedupeKey: `admin_notice:${adminId}:source:${change.source}:${change.runId}`,
-            payload: { text: statusNoticeText(user?.language ?? "en", change) },
-          }
-        })
-        return yield* enqueue(rows)
-      })
+  queueAdminNotices(adminIds, `source:${change.source}:${change.runId}`, (language) =>
+    statusNoticeText(language, change),
+  )
