@@ -167,7 +167,7 @@ const ANY = new RegExp([...STRONG, ...WEAK, ...WIDGETS].map((s) => s.pattern.sou
 
 /** Titles of pages that exist to stop a visitor (used only when the page has a captcha widget). */
 const WALL_TITLE =
-  /captcha|robot|робот|human|человек|verif|security check|проверк|access (?:denied|restricted)|доступ (?:ограничен|запрещ)|blocked|заблокирован|attention required|are you|\bbots?\b|sicherheit|zugriff/i
+  /captcha|robot|робот|human|человек|\bverif(?:y|ication)\b|security check|проверк|access (?:denied|restricted)|доступ (?:ограничен|запрещ)|blocked|заблокирован|attention required|are you|\bbots?\b|sicherheit|zugriff/i
 
 const TITLE = /<title[^>]*>([^<]{0,300})/i
 
@@ -189,11 +189,20 @@ const countLinks = (body: string, max: number): number => {
   }
 }
 
-/** Whether a page with a captcha widget is the captcha itself (its title, or almost no links). */
+/** A captcha rendered on the page, not only its script (which many sites load everywhere). */
+const WIDGET_ELEMENT =
+  /\bg-recaptcha\b|\bh-captcha\b|data-hcaptcha|\bcf-turnstile\b|geetest_|smartcaptcha/i
+
+/**
+ * Whether a page with a captcha is the captcha itself: with the widget on the page, its title
+ * or almost no links say so; with only a captcha script (an invisible reCAPTCHA on every page of
+ * a site), both must.
+ */
 const captchaPage = (body: string, head: string): boolean => {
   const title = TITLE.exec(head)?.[1]
-  if (title !== undefined && WALL_TITLE.test(title)) return true
-  return body.length <= LINK_COUNT_MAX_BYTES && countLinks(body, FEW_LINKS) < FEW_LINKS
+  const wallTitle = title !== undefined && WALL_TITLE.test(title)
+  const fewLinks = body.length <= LINK_COUNT_MAX_BYTES && countLinks(body, FEW_LINKS) < FEW_LINKS
+  return WIDGET_ELEMENT.test(head) ? wallTitle || fewLinks : wallTitle && fewLinks
 }
 
 const headerOf = (headers: WallHeaders | undefined, name: string): string | null => {
@@ -278,8 +287,14 @@ export const detectWall = (input: WallInput): Wall | null => {
   if (strong !== undefined) return { vendor: strong.vendor, reason: strong.reason }
   const widget = firstSign(WIDGETS, head)
   if (wallStatus) {
-    const weak = firstSign(WEAK, head) ?? widget
+    // A vendor's sensor script is on every page of its sites, their own 429 and 503 error pages
+    // included: it marks a wall only on a refusal (401, 403). A 429 or 503 without a stronger
+    // sign is an overload or an outage, retried as such.
+    const denied = status === 401 || status === 403
+    const weak = denied ? firstSign(WEAK, head) : undefined
     if (weak !== undefined) return { vendor: weak.vendor, reason: weak.reason }
+    if (widget !== undefined && (denied || captchaPage(body, head)))
+      return { vendor: widget.vendor, reason: widget.reason }
     return vendorHeaders(input.headers, status)
   }
   if (widget !== undefined && captchaPage(body, head)) {

@@ -180,7 +180,9 @@ export const compileSkipRule = <C>(rule: SkipRule, access: CardAccess<C>) => {
       (noCondition ? text !== null : true) &&
       (rule.exists === undefined || rule.exists === (text !== null)) &&
       (equals === null || (text !== null && equals.includes(text))) &&
-      (notEquals === null || text === null || !notEquals.includes(text)) &&
+      // A value that is not there is not "another value": a site that renames the key must
+      // not have every card skipped (a source that quietly finds nothing); use `exists` for that.
+      (notEquals === null || (text !== null && !notEquals.includes(text))) &&
       (matches === null || (text !== null && matches.test(text)))
     return holds ? rule.reason.replaceAll("{value}", text ?? "nothing") : null
   }

@@ -151,17 +151,26 @@ const blank = (text: string): boolean => {
   return true
 }
 
-/** The index of the `>` ending the tag whose attributes start at `from`, past quoted values. */
+/**
+ * The index of the `>` ending the tag whose attributes start at `from`, past quoted values, or
+ * -1 when there is none. As in HTML, a quote starts a value only right after `=` (a stray quote,
+ * `target="_blank""` or `title=Peter's`, is just a character).
+ */
 const tagEnd = (html: string, from: number): number => {
   let quote = 0
+  let afterEquals = false
   for (let i = from; i < html.length; i++) {
     const c = html.charCodeAt(i)
     if (quote !== 0) {
       if (c === quote) quote = 0
-    } else if (c === 34 || c === 39) quote = c
-    else if (c === 62) return i
+    } else if (c === 62) return i
+    else if ((c === 34 || c === 39) && afterEquals) {
+      quote = c
+      afterEquals = false
+    } else if (c === 61) afterEquals = true
+    else if (!isSpace(c)) afterEquals = false
   }
-  return html.length - 1
+  return -1
 }
 
 /**
@@ -202,9 +211,12 @@ const prunePart = (part: string, prune: Prune): string => {
       // A quoted value may hold `>`: read on to the `>` that really ends the tag.
       const nameEnd = m.index + 1 + (m[1]?.length ?? 0) + (m[2]?.length ?? 0)
       const end = tagEnd(part, nameEnd)
-      tag = part.slice(m.index, end + 1)
-      attributes = part.slice(nameEnd, end)
-      TAG.lastIndex = end + 1
+      // No end past the quotes (a value left open): the tag ends at its first `>`, as matched.
+      if (end >= 0) {
+        tag = part.slice(m.index, end + 1)
+        attributes = part.slice(nameEnd, end)
+        TAG.lastIndex = end + 1
+      }
     }
     at = TAG.lastIndex
     const name = (m[2] ?? "").toLowerCase()

@@ -30,7 +30,8 @@ const parseJson = (text: string, what: string): Located => {
   }
 }
 
-const SCRIPT_TAG = /<script\b[^>]*>/gi
+// Bounded: an unclosed `<script` must not make the scan quadratic on a hostile page.
+const SCRIPT_TAG = /<script\b[^<>]{0,4096}>/gi
 const SCRIPT_END = /<\/script/gi
 
 /**
